@@ -1,0 +1,67 @@
+/*
+ * Layout probe, compiled by build.rs against the target interpreter's own
+ * Python.h. It records the sizes and field offsets that the module layer
+ * relies on; PyInit_hashtable compares them with pyo3-ffi's Rust declarations
+ * (src/module/layout.rs) and refuses to load on the first mismatch.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *name;
+    size_t value;
+} hashtable_layout_entry;
+
+#define SIZE(T) {"sizeof(" #T ")", sizeof(T)}
+#define OFFSET(T, f) {"offsetof(" #T ", " #f ")", offsetof(T, f)}
+
+const hashtable_layout_entry hashtable_c_layout[] = {
+    SIZE(PyObject),
+    OFFSET(PyObject, ob_type),
+    SIZE(PyVarObject),
+    SIZE(PyTypeObject),
+    OFFSET(PyTypeObject, tp_name),
+    OFFSET(PyTypeObject, tp_basicsize),
+    OFFSET(PyTypeObject, tp_dealloc),
+    OFFSET(PyTypeObject, tp_repr),
+    OFFSET(PyTypeObject, tp_as_sequence),
+    OFFSET(PyTypeObject, tp_as_mapping),
+    OFFSET(PyTypeObject, tp_hash),
+    OFFSET(PyTypeObject, tp_flags),
+    OFFSET(PyTypeObject, tp_doc),
+    OFFSET(PyTypeObject, tp_traverse),
+    OFFSET(PyTypeObject, tp_clear),
+    OFFSET(PyTypeObject, tp_richcompare),
+    OFFSET(PyTypeObject, tp_iter),
+    OFFSET(PyTypeObject, tp_iternext),
+    OFFSET(PyTypeObject, tp_methods),
+    OFFSET(PyTypeObject, tp_members),
+    OFFSET(PyTypeObject, tp_getset),
+    OFFSET(PyTypeObject, tp_init),
+    OFFSET(PyTypeObject, tp_alloc),
+    OFFSET(PyTypeObject, tp_new),
+    OFFSET(PyTypeObject, tp_free),
+    OFFSET(PyTypeObject, tp_finalize),
+    OFFSET(PyTypeObject, tp_vectorcall),
+    SIZE(PyMappingMethods),
+    SIZE(PySequenceMethods),
+    SIZE(PyModuleDef),
+    OFFSET(PyModuleDef, m_name),
+    OFFSET(PyModuleDef, m_size),
+    OFFSET(PyModuleDef, m_methods),
+    OFFSET(PyModuleDef, m_slots),
+    OFFSET(PyModuleDef, m_free),
+    SIZE(PyModuleDef_Slot),
+    SIZE(PyMethodDef),
+    OFFSET(PyMethodDef, ml_meth),
+    OFFSET(PyMethodDef, ml_flags),
+    OFFSET(PyMethodDef, ml_doc),
+    SIZE(PyMemberDef),
+    OFFSET(PyMemberDef, type),
+    OFFSET(PyMemberDef, offset),
+    OFFSET(PyMemberDef, flags),
+    OFFSET(PyMemberDef, doc),
+    {NULL, 0},
+};

@@ -1,0 +1,212 @@
+//! Python objects to library keys and back.
+//!
+//! The library stores keys natively (it keeps no Python object for a key).
+//! A key comes in as a borrowed object; we convert it to a [`KeyArg`], which
+//! borrows the key's own UTF-8 buffer where it can, so a lookup allocates
+//! nothing.
+
+use std::ptr::NonNull;
+
+use pyo3_ffi as ffi;
+
+use super::refs::{Strong, raise, type_name};
+use crate::library::{BigInt, Key, KeyRef};
+
+/// A key argument, converted. Lives no longer than the key object it came from.
+pub(crate) enum KeyArg {
+    Int(i64),
+    Bool(bool),
+    Float(f64),
+    Big(BigInt),
+    /// UTF-8 bytes owned by the key object (its cached UTF-8 form), or by
+    /// `owner` (a bytes object) for strings with lone surrogates.
+    Str {
+        ptr: *const u8,
+        len: usize,
+        _owner: Option<Strong>,
+    },
+}
+
+impl KeyArg {
+    pub(crate) fn as_key(&self) -> KeyRef<'_> {
+        match self {
+            KeyArg::Int(i) => KeyRef::Int(*i),
+            KeyArg::Bool(b) => KeyRef::Bool(*b),
+            KeyArg::Float(f) => KeyRef::Float(*f),
+            KeyArg::Big(b) => KeyRef::BigInt(b),
+            // SAFETY: `ptr`/`len` describe UTF-8 owned by the key object or by
+            // `_owner`; the caller keeps the key object alive while it uses
+            // this KeyArg (it is a borrowed argument of the running call), and
+            // a str's UTF-8 buffer is immutable for the object's lifetime.
+            KeyArg::Str { ptr, len, .. } => {
+                KeyRef::Str(unsafe { std::slice::from_raw_parts(*ptr, *len) })
+            }
+        }
+    }
+}
+
+/// Converts a borrowed key object; raises TypeError/ValueError for keys the
+/// table cannot hold.
+///
+/// # Safety
+/// `key` is a valid object, the GIL is held, and the key object outlives the
+/// returned `KeyArg`.
+pub(crate) unsafe fn key_arg(key: *mut ffi::PyObject) -> Option<KeyArg> {
+    // SAFETY (whole body): GIL held and `key` valid (caller); every call below
+    // takes a borrowed `key` and returns either plain data or a new reference
+    // that is wrapped in `Strong` at once.
+    unsafe {
+        if ffi::PyBool_Check(key) != 0 {
+            return Some(KeyArg::Bool(key == ffi::Py_True()));
+        }
+        if ffi::PyLong_Check(key) != 0 {
+            let mut overflow = 0;
+            let value = ffi::PyLong_AsLongLongAndOverflow(key, &mut overflow);
+            if overflow == 0 {
+                if value == -1 && !ffi::PyErr_Occurred().is_null() {
+                    return None;
+                }
+                return Some(KeyArg::Int(value));
+            }
+            return big_int(key).map(KeyArg::Big);
+        }
+        if ffi::PyFloat_Check(key) != 0 {
+            let value = ffi::PyFloat_AS_DOUBLE(key);
+            if value.is_nan() {
+                return raise(
+                    ffi::PyExc_ValueError,
+                    "NaN cannot be a HashTable key: NaN != NaN, so the table could never find it again",
+                );
+            }
+            return Some(KeyArg::Float(value));
+        }
+        if ffi::PyUnicode_Check(key) != 0 {
+            return str_key(key);
+        }
+        // A type that sets __hash__ = None has this C function as its tp_hash.
+        let hashable = !matches!((*ffi::Py_TYPE(key)).tp_hash, Some(f) if std::ptr::fn_addr_eq(f, ffi::PyObject_HashNotImplemented as ffi::hashfunc));
+        let name = type_name(key);
+        if hashable {
+            raise(
+                ffi::PyExc_TypeError,
+                &format!("HashTable keys must be int, float or str, not {name}"),
+            )
+        } else {
+            // The message dict gives for the same key.
+            raise(ffi::PyExc_TypeError, &format!("unhashable type: '{name}'"))
+        }
+    }
+}
+
+/// An int that does not fit in i64, read through its hexadecimal text.
+///
+/// # Safety
+/// `key` is an int and the GIL is held.
+unsafe fn big_int(key: *mut ffi::PyObject) -> Option<BigInt> {
+    // SAFETY: GIL held; PyNumber_ToBase returns a new reference (a str such
+    // as "-0x1f") or NULL with an exception set.
+    let text = unsafe { Strong::from_new(ffi::PyNumber_ToBase(key, 16)) }?;
+    let mut len: ffi::Py_ssize_t = 0;
+    // SAFETY: `text` is a str; its UTF-8 buffer lives as long as `text`.
+    let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut len) };
+    if utf8.is_null() {
+        return None;
+    }
+    // SAFETY: `utf8` points at `len` bytes owned by `text`, alive in this scope.
+    let text = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize) };
+    let (negative, digits) = match text {
+        [b'-', b'0', b'x', digits @ ..] => (true, digits),
+        [b'0', b'x', digits @ ..] => (false, digits),
+        // SAFETY: GIL held.
+        _ => return unsafe { raise(ffi::PyExc_SystemError, "unexpected int.__format__ output") },
+    };
+    match BigInt::from_hex(negative, digits) {
+        Some(big) => Some(big),
+        // SAFETY: GIL held.
+        None => unsafe {
+            raise(
+                ffi::PyExc_SystemError,
+                "int out of i64 range did not parse as a big int",
+            )
+        },
+    }
+}
+
+/// A str key: its cached UTF-8, or for lone surrogates the "surrogatepass" bytes.
+///
+/// # Safety
+/// `key` is a str and the GIL is held.
+unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
+    let mut len: ffi::Py_ssize_t = 0;
+    // SAFETY: GIL held; the returned buffer is owned by `key` (borrowed).
+    let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(key, &mut len) };
+    if !utf8.is_null() {
+        return Some(KeyArg::Str {
+            ptr: utf8.cast(),
+            len: len as usize,
+            _owner: None,
+        });
+    }
+    // SAFETY: GIL held. Only a lone surrogate makes UTF-8 fail; anything else
+    // (MemoryError) propagates.
+    unsafe {
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_UnicodeEncodeError) == 0 {
+            return None;
+        }
+        ffi::PyErr_Clear();
+    }
+    // SAFETY: GIL held; a new reference to a bytes object, or NULL.
+    let bytes = unsafe {
+        Strong::from_new(ffi::PyUnicode_AsEncodedString(
+            key,
+            c"utf-8".as_ptr(),
+            c"surrogatepass".as_ptr(),
+        ))
+    }?;
+    // SAFETY: `bytes` is a bytes object; its buffer lives as long as `bytes`,
+    // which the KeyArg keeps.
+    let (ptr, len) = unsafe {
+        (
+            ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(),
+            ffi::PyBytes_Size(bytes.as_ptr()) as usize,
+        )
+    };
+    Some(KeyArg::Str {
+        ptr,
+        len,
+        _owner: Some(bytes),
+    })
+}
+
+/// A new reference to a Python object equal to `key`, of the type it was set with.
+///
+/// # Safety
+/// The GIL is held.
+#[allow(dead_code)] // used by the mapping protocol (iteration)
+pub(crate) unsafe fn key_object(key: &Key) -> Option<Strong> {
+    // SAFETY (whole body): GIL held (caller); each constructor returns a new
+    // reference or NULL with an exception set, which `from_new` takes over.
+    unsafe {
+        match key {
+            Key::Int(i) => Strong::from_new(ffi::PyLong_FromLongLong(*i)),
+            Key::Bool(b) => Some(Strong::from_borrowed(
+                NonNull::new(if *b { ffi::Py_True() } else { ffi::Py_False() })
+                    .expect("bools exist"),
+            )),
+            Key::Float(f) => Strong::from_new(ffi::PyFloat_FromDouble(*f)),
+            Key::BigInt(b) => {
+                let text = std::ffi::CString::new(b.to_hex()).expect("hex has no NUL");
+                Strong::from_new(ffi::PyLong_FromString(
+                    text.as_ptr(),
+                    std::ptr::null_mut(),
+                    16,
+                ))
+            }
+            Key::Str(s) => Strong::from_new(ffi::PyUnicode_DecodeUTF8(
+                s.as_ptr().cast(),
+                s.len() as ffi::Py_ssize_t,
+                c"surrogatepass".as_ptr(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The module layer: the talk's hand-written C extension module, in Rust on
+//! the raw declarations of `pyo3-ffi`.
+//!
+//! Every `unsafe` block and every reference count of the crate is in this
+//! directory. The files:
+//! - `hashtable_type.rs`: the `HashTable` type (object struct, slots, methods);
+//! - `keys.rs`: Python keys to library keys and back;
+//! - `refs.rs`: owned references (`Strong`) and error helpers;
+//! - `trace.rs`: where trace lines go (`sys.stdout`);
+//! - `layout.rs`: the check of pyo3-ffi's struct layouts against `Python.h`;
+//! - this file: the module functions, the `PyModuleDef` and `PyInit_hashtable`.
+
+mod hashtable_type;
+mod keys;
+mod layout;
+mod refs;
+mod trace;
+
+use std::ffi::{CStr, c_int, c_void};
+use std::ptr::null_mut;
+
+use pyo3_ffi as ffi;
+
+use crate::library::trace::{self as library_trace, Level, Origin};
+use refs::{Strong, raise, type_name};
+
+/// The deliberate bugs compiled into this build (Cargo features; see
+/// docs/walkthrough.md). A normal build has none.
+const BUGS: &[(&str, bool)] = &[
+    ("forget-incref", cfg!(feature = "forget-incref")),
+    ("forget-decref", cfg!(feature = "forget-decref")),
+    ("decref-borrowed", cfg!(feature = "decref-borrowed")),
+    ("no-gc", cfg!(feature = "no-gc")),
+    ("callback-race", cfg!(feature = "callback-race")),
+];
+
+// ---------------------------------------------------------------------------
+// Module functions
+// ---------------------------------------------------------------------------
+
+/// `naive_hash(key)`: the talk's deliberately terrible hash.
+unsafe extern "C" fn naive_hash(
+    _module: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: Python calls a METH_O function with the GIL and one borrowed,
+    // live argument, which outlives the KeyArg made from it.
+    unsafe {
+        let Some(arg) = keys::key_arg(key) else {
+            return null_mut();
+        };
+        ffi::PyLong_FromLongLong(arg.as_key().naive_hash())
+    }
+}
+
+/// `set_trace(level)`: returns the previous level.
+unsafe extern "C" fn set_trace(
+    _module: *mut ffi::PyObject,
+    level: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: as naive_hash.
+    unsafe {
+        if ffi::PyUnicode_Check(level) == 0 {
+            raise::<()>(
+                ffi::PyExc_TypeError,
+                &format!("level must be a str, not {}", type_name(level)),
+            );
+            return null_mut();
+        }
+        let name = ffi::PyUnicode_AsUTF8(level);
+        if name.is_null() {
+            return null_mut();
+        }
+        let name = CStr::from_ptr(name).to_string_lossy();
+        let Some(new) = Level::from_name(&name) else {
+            raise::<()>(ffi::PyExc_ValueError, &bad_level_message("level", &name));
+            return null_mut();
+        };
+        let previous = library_trace::set_level(new).name();
+        ffi::PyUnicode_FromStringAndSize(
+            previous.as_ptr().cast(),
+            previous.len() as ffi::Py_ssize_t,
+        )
+    }
+}
+
+fn bad_level_message(what: &str, name: &str) -> String {
+    let known: Vec<String> = Level::NAMES.iter().map(|n| format!("'{n}'")).collect();
+    format!("{what} must be one of {}, not {name:?}", known.join(", "))
+}
+
+static mut MODULE_METHODS: [ffi::PyMethodDef; 3] = [
+    ffi::PyMethodDef {
+        ml_name: c"naive_hash".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: naive_hash },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"naive_hash(key, /)\n--\n\nThe talk's deliberately naive hash: an int hashes to itself, a float to\nits floor, a str to its length. HashTable(hash_func=None) uses it."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"set_trace".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: set_trace },
+        ml_flags: ffi::METH_O,
+        ml_doc: c"set_trace(level, /)\n--\n\nSet how much the module and the library print: 'off', 'lifecycle'\n(allocation, dealloc and free lines; the default) or 'calls' (also every\ncall and every library step). Return the previous level."
+            .as_ptr(),
+    },
+    ffi::PyMethodDef::zeroed(),
+];
+
+// ---------------------------------------------------------------------------
+// Module initialisation
+// ---------------------------------------------------------------------------
+
+/// Adds `value` (a new reference, or NULL after a failed call) to the module.
+///
+/// PyModule_AddObject *steals* the reference only when it succeeds, so on
+/// failure the reference is still ours to release (Strong's Drop does it).
+///
+/// # Safety
+/// The GIL is held and `module` is a module.
+unsafe fn add_object(
+    module: *mut ffi::PyObject,
+    name: &CStr,
+    value: *mut ffi::PyObject,
+) -> Option<()> {
+    // SAFETY: GIL held (caller); `value` is a new reference or NULL.
+    let value = unsafe { Strong::from_new(value) }?;
+    // SAFETY: GIL held; on success the module owns the reference.
+    if unsafe { ffi::PyModule_AddObject(module, name.as_ptr(), value.as_ptr()) } < 0 {
+        return None;
+    }
+    std::mem::forget(value); // stolen by the module
+    Some(())
+}
+
+/// A tuple of str, as a new reference.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn str_tuple(items: &[String]) -> *mut ffi::PyObject {
+    // SAFETY: GIL held; PyTuple_New returns a new reference, and
+    // PyTuple_SetItem steals the new reference of each item (also on failure).
+    unsafe {
+        let Some(tuple) = Strong::from_new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t)) else {
+            return null_mut();
+        };
+        for (i, item) in items.iter().enumerate() {
+            let s = ffi::PyUnicode_FromStringAndSize(
+                item.as_ptr().cast(),
+                item.len() as ffi::Py_ssize_t,
+            );
+            if s.is_null() || ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, s) < 0 {
+                return null_mut();
+            }
+        }
+        tuple.into_raw()
+    }
+}
+
+/// `hashtable._LAYOUT`: the layout comparison, ((name, C value, Rust value), ...).
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn layout_tuple() -> *mut ffi::PyObject {
+    let rows = layout::comparison();
+    // SAFETY: GIL held; as str_tuple, with items built by Py_BuildValue (new references).
+    unsafe {
+        let Some(tuple) = Strong::from_new(ffi::PyTuple_New(rows.len() as ffi::Py_ssize_t)) else {
+            return null_mut();
+        };
+        for (i, (name, c_value, rust_value)) in rows.iter().enumerate() {
+            let name = std::ffi::CString::new(name.as_str()).expect("probe names have no NUL");
+            let rust_value = rust_value.map_or(-1, |v| v as ffi::Py_ssize_t);
+            let row = ffi::Py_BuildValue(
+                c"(snn)".as_ptr(),
+                name.as_ptr(),
+                *c_value as ffi::Py_ssize_t,
+                rust_value,
+            );
+            if row.is_null() || ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, row) < 0
+            {
+                return null_mut();
+            }
+        }
+        tuple.into_raw()
+    }
+}
+
+/// Py_mod_exec: fills the module object made by the import system.
+unsafe extern "C" fn hashtable_exec(module: *mut ffi::PyObject) -> c_int {
+    // SAFETY: the import system calls exec with the GIL and a new module.
+    unsafe { exec_impl(module) }.map_or(-1, |()| 0)
+}
+
+unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
+    library_trace::set_sink(trace::queue_line);
+    if let Ok(name) = std::env::var("HASHTABLE_TRACE") {
+        match Level::from_name(&name) {
+            Some(level) => {
+                library_trace::set_level(level);
+            }
+            // SAFETY: GIL held (exec is called with it).
+            None => {
+                return unsafe {
+                    raise(
+                        ffi::PyExc_ValueError,
+                        &bad_level_message("HASHTABLE_TRACE", &name),
+                    )
+                };
+            }
+        }
+    }
+    // SAFETY: GIL held; the type is a static that lives as long as the
+    // process. PyType_Ready fills in the inherited slots (tp_alloc, tp_free,
+    // ...) the first time and does nothing after.
+    unsafe {
+        let tp = &raw mut hashtable_type::HASHTABLE_TYPE;
+        if ffi::PyType_Ready(tp) < 0 {
+            return None;
+        }
+        // The module gets its own reference to the static type.
+        ffi::Py_INCREF(tp.cast());
+        add_object(module, c"HashTable", tp.cast())?;
+        let bugs: Vec<String> = BUGS
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        add_object(module, c"BUGS", str_tuple(&bugs))?;
+        add_object(module, c"_LAYOUT", layout_tuple())?;
+    }
+    crate::trace!(
+        Level::Lifecycle,
+        Origin::Module,
+        "PyInit_hashtable: module ready (trace level {})",
+        library_trace::level().name()
+    );
+    trace::flush();
+    Some(())
+}
+
+const SLOT_COUNT: usize = 2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize;
+
+static mut MODULE_SLOTS: [ffi::PyModuleDef_Slot; SLOT_COUNT] = [
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_exec,
+        value: hashtable_exec as *mut c_void,
+    },
+    // A static type is state shared by every interpreter in the process:
+    // refuse to be imported into a subinterpreter.
+    #[cfg(Py_3_12)]
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_multiple_interpreters,
+        value: ffi::Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED,
+    },
+    // The module relies on the GIL (free-threaded builds re-enable it).
+    #[cfg(Py_3_13)]
+    ffi::PyModuleDef_Slot {
+        slot: ffi::Py_mod_gil,
+        value: ffi::Py_MOD_GIL_USED,
+    },
+    ffi::PyModuleDef_Slot {
+        slot: 0,
+        value: null_mut(),
+    },
+];
+
+static mut MODULE_DEF: ffi::PyModuleDef = ffi::PyModuleDef {
+    m_base: ffi::PyModuleDef_HEAD_INIT,
+    m_name: c"hashtable".as_ptr(),
+    m_doc: c"The chained hash table of the talk \"Peeking into Python's C API\": a Rust\nlibrary wrapped by a hand-written C-API module.".as_ptr(),
+    m_size: 0,
+    m_methods: (&raw mut MODULE_METHODS).cast(),
+    m_slots: (&raw mut MODULE_SLOTS).cast(),
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+};
+
+/// The entry point the import system looks up by name.
+///
+/// Before handing any structure to the interpreter, compare pyo3-ffi's view
+/// of the C structs with the interpreter's own: a mismatch would corrupt
+/// memory, so it is an ImportError instead.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn PyInit_hashtable() -> *mut ffi::PyObject {
+    if let Err(message) = layout::check() {
+        // SAFETY: the import system calls PyInit with the GIL held.
+        unsafe { raise::<()>(ffi::PyExc_ImportError, &message) };
+        return null_mut();
+    }
+    // SAFETY: GIL held; MODULE_DEF is a static, so it outlives every module
+    // made from it (multi-phase init: the import system calls exec).
+    unsafe { ffi::PyModuleDef_Init(&raw mut MODULE_DEF) }
+}

@@ -1,0 +1,107 @@
+//! Owned references and error helpers: the two habits every C-API function
+//! needs, written once.
+//!
+//! The C API's contract for every reference is one of three: a *new*
+//! reference (you own it and must release it), a *borrowed* one (someone else
+//! owns it; keep it alive yourself if you need it later) or a *stolen* one
+//! (you hand your reference to the callee). [`Strong`] is a reference we own:
+//! its `Drop` is the matching Py_DECREF, so no path can forget it.
+
+use std::ffi::{CStr, CString};
+use std::ptr::NonNull;
+
+use pyo3_ffi as ffi;
+
+/// A strong reference we own. Dropping it is `Py_DECREF`, which may run
+/// arbitrary Python code (`__del__`), so drop one only when every structure
+/// it could reach is consistent.
+pub(crate) struct Strong(NonNull<ffi::PyObject>);
+
+impl Strong {
+    /// Takes a new reference to a borrowed object (`Py_INCREF`).
+    ///
+    /// # Safety
+    /// `obj` is a valid object and the GIL is held.
+    pub(crate) unsafe fn from_borrowed(obj: NonNull<ffi::PyObject>) -> Strong {
+        // SAFETY: the caller guarantees a live object and the GIL.
+        unsafe { ffi::Py_INCREF(obj.as_ptr()) };
+        Strong(obj)
+    }
+
+    /// Takes ownership of a new reference returned by the C API; `None` when
+    /// the call failed (NULL, with an exception set).
+    ///
+    /// # Safety
+    /// `obj` is NULL or a new reference that the caller now gives up.
+    pub(crate) unsafe fn from_new(obj: *mut ffi::PyObject) -> Option<Strong> {
+        NonNull::new(obj).map(Strong)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut ffi::PyObject {
+        self.0.as_ptr()
+    }
+
+    /// Hands our reference to the caller (a new reference for them).
+    pub(crate) fn into_raw(self) -> *mut ffi::PyObject {
+        let ptr = self.0.as_ptr();
+        std::mem::forget(self);
+        ptr
+    }
+}
+
+impl Drop for Strong {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to a live object; every `Strong` is
+        // created and dropped by module code that holds the GIL.
+        unsafe { ffi::Py_DECREF(self.0.as_ptr()) }
+    }
+}
+
+/// Raises `exc` with `message`. Returns `None` so a caller can write
+/// `return raise(...)` from a function returning `Option`.
+///
+/// # Safety
+/// The GIL is held; `exc` is an exception type.
+pub(crate) unsafe fn raise<T>(exc: *mut ffi::PyObject, message: &str) -> Option<T> {
+    let message = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
+    // SAFETY: GIL held (caller); both pointers are valid for the call.
+    unsafe { ffi::PyErr_SetString(exc, message.as_ptr()) };
+    None
+}
+
+/// The name of an object's type, as `type(obj).__name__` shows it for builtins.
+///
+/// # Safety
+/// `obj` is a valid object and the GIL is held.
+pub(crate) unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
+    // SAFETY: every object has a type, and tp_name is a NUL-terminated string
+    // that lives as long as the type (which `obj` keeps alive).
+    let full = unsafe { CStr::from_ptr((*ffi::Py_TYPE(obj)).tp_name) }.to_string_lossy();
+    // Static types name their module ("hashtable.HashTable"): keep the last part.
+    full.rsplit('.').next().unwrap_or_default().to_owned()
+}
+
+/// `repr(obj)` for an error message; a failing repr gives `<unrepresentable>`.
+///
+/// # Safety
+/// `obj` is a valid object and the GIL is held.
+pub(crate) unsafe fn repr_of(obj: *mut ffi::PyObject) -> String {
+    // SAFETY: GIL held (caller); PyObject_Repr returns a new reference or NULL.
+    let Some(repr) = (unsafe { Strong::from_new(ffi::PyObject_Repr(obj)) }) else {
+        // SAFETY: GIL held; drop the repr's exception, we only wanted a message.
+        unsafe { ffi::PyErr_Clear() };
+        return "<unrepresentable>".to_owned();
+    };
+    let mut len: ffi::Py_ssize_t = 0;
+    // SAFETY: `repr` is a str (PyObject_Repr guarantees it); the UTF-8 buffer
+    // it returns lives as long as `repr`, and we copy it before dropping it.
+    let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(repr.as_ptr(), &mut len) };
+    if utf8.is_null() {
+        // SAFETY: GIL held.
+        unsafe { ffi::PyErr_Clear() };
+        return "<unrepresentable>".to_owned();
+    }
+    // SAFETY: `utf8` points at `len` bytes owned by `repr`, alive here.
+    let bytes = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize) };
+    String::from_utf8_lossy(bytes).into_owned()
+}

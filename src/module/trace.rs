@@ -1,0 +1,52 @@
+//! Where trace lines go: Python's `sys.stdout`, through PySys_WriteStdout,
+//! so they interleave in order with Python's own prints and can be captured
+//! with `contextlib.redirect_stdout`.
+
+use std::ffi::CString;
+
+use pyo3_ffi as ffi;
+
+/// Writes one line now.
+pub(crate) fn write_line(line: &str) {
+    let Ok(text) = CString::new(format!("{line}\n")) else {
+        return;
+    };
+    // SAFETY: plain queries, callable at any time in the process's life.
+    let ready = unsafe { ffi::Py_IsInitialized() != 0 && ffi::PyGILState_Check() != 0 };
+    if ready {
+        // SAFETY: the interpreter is running and this thread holds the GIL.
+        // PySys_WriteStdout saves and restores any pending exception, and
+        // falls back to the C stdout when sys.stdout is missing (as late in
+        // interpreter shutdown), so it cannot fail or raise. It cuts output
+        // at 1000 bytes; our lines are short.
+        unsafe { ffi::PySys_WriteStdout(c"%s".as_ptr(), text.as_ptr()) };
+    } else {
+        // No GIL (a foreign caller of the C ABI) or no interpreter: write
+        // straight to file descriptor 1.
+        // SAFETY: writing a valid buffer of the given length to fd 1.
+        unsafe { libc::write(1, text.as_ptr().cast(), text.as_bytes().len()) };
+    }
+}
+
+thread_local! {
+    /// Lines the library produced while the module held a borrow of a table.
+    static PENDING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The sink installed into the library's tracer: it only queues the line.
+///
+/// Writing to `sys.stdout` runs Python code (a redirected stdout's `write`),
+/// which could call back into the very table the library is working on. So
+/// lines wait here until the module layer, holding no borrow, calls [`flush`].
+pub(crate) fn queue_line(line: &str) {
+    PENDING.with(|p| p.borrow_mut().push(line.to_owned()));
+}
+
+/// Writes every queued line, in order. Call only where no borrow of a table
+/// is alive: the writing may run Python code.
+pub(crate) fn flush() {
+    let lines = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for line in lines {
+        write_line(&line);
+    }
+}
