@@ -17,6 +17,8 @@
 //! The module layer relies on this: dropping one of its values runs Python
 //! code (`__del__`), which may use the table again.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::key::{Key, KeyAllocError, KeyRef};
 use super::trace::{Level, Origin};
 use crate::trace;
@@ -87,6 +89,11 @@ pub struct Table<V> {
     version: u64,
 }
 
+/// Each table's versions start at a multiple of 2**32 handed out here, so two
+/// tables never share a version (an iterator can tell a replaced table from
+/// the one it started on).
+static NEXT_VERSION_BASE: AtomicU64 = AtomicU64::new(0);
+
 fn try_vec<T: Clone>(len: usize, fill: T) -> Result<Vec<T>, TableError> {
     let mut v = Vec::new();
     v.try_reserve_exact(len)
@@ -109,7 +116,7 @@ impl<V> Table<V> {
             load: 0,
             max_load,
             resizes: 0,
-            version: 0,
+            version: NEXT_VERSION_BASE.fetch_add(1 << 32, Ordering::Relaxed),
         };
         trace!(
             Level::Lifecycle,
@@ -398,6 +405,15 @@ impl<V> Table<V> {
         })
     }
 
+    /// All entries with their stored hashes, in slab order (for copies that
+    /// must not call the hash function again).
+    pub fn iter_hashed(&self) -> impl Iterator<Item = (i64, &Key, &V)> {
+        self.slots.iter().filter_map(|slot| match slot {
+            Slot::Occupied(e) => Some((e.hash, &e.key, &e.value)),
+            Slot::Vacant { .. } => None,
+        })
+    }
+
     /// The length of every bucket's chain, in bucket order: the talk's picture.
     pub fn chain_lengths(&self) -> impl Iterator<Item = usize> + '_ {
         self.heads.iter().map(move |&head| {
@@ -618,6 +634,13 @@ mod tests {
         assert_eq!(popped, (0..10).collect::<Vec<_>>());
         assert!(t.is_empty());
         assert!(t.chain_lengths().all(|n| n == 0));
+    }
+
+    #[test]
+    fn two_tables_never_share_a_version() {
+        let a = Table::<()>::new(4, 0.5).unwrap();
+        let b = Table::<()>::new(4, 0.5).unwrap();
+        assert_ne!(a.version(), b.version());
     }
 
     #[test]

@@ -28,11 +28,12 @@ use std::ptr::{NonNull, null_mut};
 
 use pyo3_ffi as ffi;
 
-use super::keys::{KeyArg, key_arg};
+use super::keys::{KeyArg, key_arg, key_object};
 use super::refs::{Strong, raise, repr_of, type_name};
 use super::trace::flush as flush_trace;
+use super::views::{ViewKind, new_iter, new_view};
 use crate::library::trace::{Level, Origin};
-use crate::library::{Table, TableError};
+use crate::library::{Key, Table, TableError};
 use crate::trace;
 
 /// The library table as the module instantiates it: values are strong
@@ -67,16 +68,27 @@ pub(crate) struct HashTableObject {
     /// Owned (a strong reference), or null for the naive hash.
     hash_func: *mut ffi::PyObject,
     hash_kind: HashKind,
+    /// The size `__init__` was given: `clear()` starts over from it.
+    initial_size: usize,
 }
 
 /// Above this many buckets, repr prints a summary instead of the picture.
 const PICTURE_MAX_BUCKETS: usize = 64;
 
+/// The table of a HashTable, null when it is not initialised.
+///
+/// # Safety
+/// `obj` is a live HashTable.
+pub(crate) unsafe fn table_ptr(obj: *mut HashTableObject) -> *mut PyTable {
+    // SAFETY: `obj` is live (caller).
+    unsafe { (*obj).table }
+}
+
 /// The table of an initialised object, or RuntimeError.
 ///
 /// # Safety
 /// `obj` is a live HashTable and the GIL is held.
-unsafe fn require_table(obj: *mut HashTableObject) -> Option<*mut PyTable> {
+pub(crate) unsafe fn require_table(obj: *mut HashTableObject) -> Option<*mut PyTable> {
     // SAFETY: `obj` is live (caller).
     let table = unsafe { (*obj).table };
     if table.is_null() {
@@ -240,6 +252,34 @@ unsafe extern "C" fn hashtable_traverse(
     0
 }
 
+thread_local! {
+    /// How many tables this thread is freeing right now, and the tables whose
+    /// freeing was deferred because of it.
+    static FREEING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    static DEFERRED: std::cell::RefCell<Vec<Box<PyTable>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Frees a detached table, releasing its values.
+///
+/// Releasing a value can free another HashTable, whose values can free
+/// another: a chain of a million nested tables would recurse a million deep
+/// and overflow the C stack. Like CPython's "trashcan" for its containers,
+/// a table freed while another is being freed waits in a list, and the
+/// outermost call frees the waiting ones in a loop.
+pub(crate) fn free_table(table: Box<PyTable>) {
+    if FREEING.get() > 0 {
+        DEFERRED.with(|d| d.borrow_mut().push(table));
+        return;
+    }
+    FREEING.set(1);
+    drop(table);
+    while let Some(next) = DEFERRED.with(|d| d.borrow_mut().pop()) {
+        drop(next);
+    }
+    FREEING.set(0);
+    flush_trace();
+}
+
 /// Drops every reference this object owns: hash_func, then the table and the
 /// values in it. Each field is detached before its reference is released,
 /// since releasing may run `__del__` code that looks at this object again.
@@ -261,7 +301,7 @@ unsafe fn release_references(obj: *mut HashTableObject) {
         sync_members(obj);
         if !table.is_null() {
             // Releases every value (Strong's Drop), then the library prints its free line.
-            drop(Box::from_raw(table));
+            free_table(Box::from_raw(table));
         }
     }
     flush_trace();
@@ -323,6 +363,7 @@ unsafe extern "C" fn hashtable_new(
             obj.hash_func = null_mut();
             obj.hash_kind = HashKind::Naive;
             obj.max_load = 0.0;
+            obj.initial_size = 0;
         }
         slf
     }
@@ -535,12 +576,12 @@ unsafe extern "C" fn hashtable_init(
         let old_func = std::mem::replace(&mut (*obj).hash_func, new_func);
         (*obj).hash_kind = parsed.hash_kind;
         (*obj).max_load = parsed.max_load;
+        (*obj).initial_size = parsed.size;
         sync_members(obj);
         flush_trace();
         ffi::Py_XDECREF(old_func);
         if !old_table.is_null() {
-            drop(Box::from_raw(old_table));
-            flush_trace();
+            free_table(Box::from_raw(old_table));
         }
     }
     0
@@ -646,16 +687,37 @@ unsafe fn set_impl(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> Option<*mut ffi::PyObject> {
-    let obj = slf.cast::<HashTableObject>();
     // SAFETY: as hashtable_set.
     unsafe {
         let [key, value] = positional::<2>("set", args, nargs, 2)?;
+        set_item(slf.cast(), "set", key, value)?;
+        // The talk's first bug: returning self without this INCREF hands the
+        // caller a reference it does not own (the `forget-incref` lesson).
+        #[cfg(not(feature = "forget-incref"))]
+        ffi::Py_INCREF(slf);
+        Some(slf)
+    }
+}
+
+/// Sets `key` to `value`: the shared work of `set`, `h[k] = v`, `update`,
+/// `setdefault` and `fromkeys`.
+///
+/// # Safety
+/// `obj` is a live HashTable, `key` and `value` live objects, and the GIL is held.
+pub(crate) unsafe fn set_item(
+    obj: *mut HashTableObject,
+    method: &str,
+    key: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> Option<()> {
+    // SAFETY: as the callers'.
+    unsafe {
         require_table(obj)?;
         let arg = key_arg(key)?;
         trace!(
             Level::Calls,
             Origin::Module,
-            "set({}, <{}>)",
+            "{method}({}, <{}>)",
             arg.as_key(),
             type_name(value)
         );
@@ -683,11 +745,7 @@ unsafe fn set_impl(
                 return raise_table_error(error);
             }
         }
-        // The talk's first bug: returning self without this INCREF hands the
-        // caller a reference it does not own (the `forget-incref` lesson).
-        #[cfg(not(feature = "forget-incref"))]
-        ffi::Py_INCREF(slf);
-        Some(slf)
+        Some(())
     }
 }
 
@@ -789,6 +847,572 @@ pub(crate) unsafe fn remove(
 }
 
 // ---------------------------------------------------------------------------
+// The mapping protocol: len(h), h[k], h[k] = v, del h[k], k in h, iter(h), ==
+// ---------------------------------------------------------------------------
+
+unsafe extern "C" fn hashtable_length(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe {
+        match require_table(slf.cast()) {
+            Some(table) => (*table).len() as ffi::Py_ssize_t,
+            None => -1,
+        }
+    }
+}
+
+unsafe extern "C" fn hashtable_subscript(
+    slf: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL, a live HashTable and a live borrowed key.
+    unsafe {
+        match lookup(slf.cast(), "__getitem__", key) {
+            Some(Some(value)) => value.into_raw(),
+            Some(None) => {
+                ffi::PyErr_SetObject(ffi::PyExc_KeyError, key);
+                null_mut()
+            }
+            None => null_mut(),
+        }
+    }
+}
+
+/// `h[k] = v`, or `del h[k]` when `value` is null.
+unsafe extern "C" fn hashtable_ass_subscript(
+    slf: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> c_int {
+    // SAFETY: called with the GIL, a live HashTable and live borrowed arguments.
+    unsafe {
+        if !value.is_null() {
+            return set_item(slf.cast(), "__setitem__", key, value).map_or(-1, |()| 0);
+        }
+        match remove(slf.cast(), "__delitem__", key) {
+            // The removed value is released here, after the table is consistent.
+            Some(Some(_removed)) => 0,
+            Some(None) => {
+                ffi::PyErr_SetObject(ffi::PyExc_KeyError, key);
+                -1
+            }
+            None => -1,
+        }
+    }
+}
+
+unsafe extern "C" fn hashtable_contains(slf: *mut ffi::PyObject, key: *mut ffi::PyObject) -> c_int {
+    // SAFETY: called with the GIL, a live HashTable and a live borrowed key.
+    unsafe {
+        match lookup(slf.cast(), "__contains__", key) {
+            Some(found) => c_int::from(found.is_some()),
+            None => -1,
+        }
+    }
+}
+
+unsafe extern "C" fn hashtable_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_iter(slf, ViewKind::Keys) }
+}
+
+/// Copies of every key and new references to every value, so that code
+/// which runs Python (==, hashing, making key objects) never meets a
+/// borrowed table.
+///
+/// # Safety
+/// `obj` is a live, initialised HashTable and the GIL is held.
+unsafe fn snapshot(table: *mut PyTable) -> Option<Vec<(Key, Strong)>> {
+    // SAFETY: the borrow lasts for this loop, which runs no Python code
+    // (copying keys is Rust; taking a reference is an INCREF).
+    unsafe {
+        let mut items = Vec::new();
+        if items.try_reserve_exact((*table).len()).is_err() {
+            ffi::PyErr_NoMemory();
+            return None;
+        }
+        for (key, value) in (*table).iter() {
+            let Ok(key) = key.as_ref().to_owned() else {
+                ffi::PyErr_NoMemory();
+                return None;
+            };
+            items.push((key, value.clone_ref()));
+        }
+        Some(items)
+    }
+}
+
+/// `h == other`: the same keys with equal values, for any mapping; `None`
+/// with an exception set on error, `Some(None)` for NotImplemented.
+///
+/// # Safety
+/// `obj` is a live HashTable, `other` a live object, and the GIL is held.
+unsafe fn mapping_equals(
+    obj: *mut HashTableObject,
+    other: *mut ffi::PyObject,
+) -> Option<Option<bool>> {
+    // SAFETY: as the caller's; every reference made here is owned by a Strong.
+    unsafe {
+        let is_mapping = if ffi::PyDict_Check(other) != 0
+            || ffi::PyObject_TypeCheck(other, &raw mut HASHTABLE_TYPE) != 0
+        {
+            true
+        } else {
+            let abc = Strong::from_new(ffi::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
+            let mapping = Strong::from_new(ffi::PyObject_GetAttrString(
+                abc.as_ptr(),
+                c"Mapping".as_ptr(),
+            ))?;
+            match ffi::PyObject_IsInstance(other, mapping.as_ptr()) {
+                -1 => return None,
+                r => r == 1,
+            }
+        };
+        if !is_mapping {
+            return Some(None);
+        }
+        let table = require_table(obj)?;
+        let other_len = ffi::PyObject_Size(other);
+        if other_len < 0 {
+            return None;
+        }
+        if other_len as usize != (*table).len() {
+            return Some(Some(false));
+        }
+        for (key, value) in snapshot(table)? {
+            let key = key_object(&key)?;
+            let Some(theirs) = Strong::from_new(ffi::PyObject_GetItem(other, key.as_ptr())) else {
+                if ffi::PyErr_ExceptionMatches(ffi::PyExc_KeyError) != 0 {
+                    ffi::PyErr_Clear();
+                    return Some(Some(false));
+                }
+                return None;
+            };
+            match ffi::PyObject_RichCompareBool(value.as_ptr(), theirs.as_ptr(), ffi::Py_EQ) {
+                -1 => return None,
+                0 => return Some(Some(false)),
+                _ => {}
+            }
+        }
+        Some(Some(true))
+    }
+}
+
+unsafe extern "C" fn hashtable_richcompare(
+    slf: *mut ffi::PyObject,
+    other: *mut ffi::PyObject,
+    op: c_int,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable and a live object.
+    unsafe {
+        if op != ffi::Py_EQ && op != ffi::Py_NE {
+            return new_ref_or_none(ffi::Py_NotImplemented());
+        }
+        match mapping_equals(slf.cast(), other) {
+            None => null_mut(),
+            Some(None) => new_ref_or_none(ffi::Py_NotImplemented()),
+            Some(Some(equal)) => new_ref_or_none(if equal == (op == ffi::Py_EQ) {
+                ffi::Py_True()
+            } else {
+                ffi::Py_False()
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// dict's other methods
+// ---------------------------------------------------------------------------
+
+unsafe extern "C" fn hashtable_keys(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_view(slf, ViewKind::Keys) }
+}
+
+unsafe extern "C" fn hashtable_values(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_view(slf, ViewKind::Values) }
+}
+
+unsafe extern "C" fn hashtable_items(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_view(slf, ViewKind::Items) }
+}
+
+/// `setdefault(key, default=None)`: one hash, then a lookup and maybe an add.
+unsafe extern "C" fn hashtable_setdefault(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    let obj = slf.cast::<HashTableObject>();
+    // SAFETY: called with the GIL, a live HashTable and `nargs` live arguments.
+    unsafe {
+        let Some([key, default]) = positional::<2>("setdefault", args, nargs, 1) else {
+            return null_mut();
+        };
+        let default = if default.is_null() {
+            ffi::Py_None()
+        } else {
+            default
+        };
+        let Some(_) = require_table(obj) else {
+            return null_mut();
+        };
+        let Some(arg) = key_arg(key) else {
+            return null_mut();
+        };
+        trace!(Level::Calls, Origin::Module, "setdefault({})", arg.as_key());
+        let Some(hash) = hash_key(obj, key, &arg) else {
+            return null_mut();
+        };
+        let Some(table) = require_table(obj) else {
+            return null_mut();
+        };
+        if let Some(found) = (*table).get(hash, arg.as_key()) {
+            let found = found.clone_ref();
+            flush_trace();
+            return found.into_raw();
+        }
+        let stored = Strong::from_borrowed(NonNull::new_unchecked(default)); // the table's reference
+        let result = (*table).insert(hash, arg.as_key(), stored);
+        sync_members(obj);
+        flush_trace();
+        match result {
+            Ok(_) => new_ref_or_none(default),
+            Err((error, _value)) => {
+                raise_table_error::<()>(error).map_or(null_mut(), |_| null_mut())
+            }
+        }
+    }
+}
+
+/// `popitem()`: removes and returns some (key, value) pair.
+unsafe extern "C" fn hashtable_popitem(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = slf.cast::<HashTableObject>();
+    // SAFETY: called with the GIL on a live HashTable; the entry is out of
+    // the table before any Python object is made.
+    unsafe {
+        let Some(table) = require_table(obj) else {
+            return null_mut();
+        };
+        let popped = (*table).pop_any();
+        sync_members(obj);
+        flush_trace();
+        let Some((key, value)) = popped else {
+            raise::<()>(ffi::PyExc_KeyError, "popitem(): HashTable is empty");
+            return null_mut();
+        };
+        let Some(key) = key_object(&key) else {
+            return null_mut();
+        };
+        let Some(pair) = Strong::from_new(ffi::PyTuple_New(2)) else {
+            return null_mut();
+        };
+        // PyTuple_SetItem steals both references.
+        ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
+        ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_raw());
+        pair.into_raw()
+    }
+}
+
+/// Sets every (key, value) pair of an iterable of pairs.
+///
+/// # Safety
+/// `obj` is a live HashTable, `pairs` a live object, and the GIL is held.
+unsafe fn update_from_pairs(obj: *mut HashTableObject, pairs: *mut ffi::PyObject) -> Option<()> {
+    // SAFETY: as the caller's; references made here are owned by Strongs.
+    unsafe {
+        let iter = Strong::from_new(ffi::PyObject_GetIter(pairs))?;
+        let mut index = 0usize;
+        while let Some(item) = Strong::from_new(ffi::PyIter_Next(iter.as_ptr())) {
+            let Some(pair) = Strong::from_new(ffi::PySequence_Fast(item.as_ptr(), c"".as_ptr()))
+            else {
+                ffi::PyErr_Clear();
+                return raise(
+                    ffi::PyExc_TypeError,
+                    &format!(
+                        "cannot convert HashTable update sequence element #{index} to a sequence"
+                    ),
+                );
+            };
+            let len = ffi::PySequence_Size(pair.as_ptr());
+            if len != 2 {
+                return raise(
+                    ffi::PyExc_ValueError,
+                    &format!(
+                        "HashTable update sequence element #{index} has length {len}; 2 is required"
+                    ),
+                );
+            }
+            let key = Strong::from_new(ffi::PySequence_GetItem(pair.as_ptr(), 0))?;
+            let value = Strong::from_new(ffi::PySequence_GetItem(pair.as_ptr(), 1))?;
+            set_item(obj, "update", key.as_ptr(), value.as_ptr())?;
+            index += 1;
+        }
+        if ffi::PyErr_Occurred().is_null() {
+            Some(())
+        } else {
+            None
+        }
+    }
+}
+
+/// Sets `mapping[k]` for every `k` in `mapping.keys()`.
+///
+/// # Safety
+/// `obj` is a live HashTable, `mapping` a live object, and the GIL is held.
+unsafe fn update_from_mapping(
+    obj: *mut HashTableObject,
+    mapping: *mut ffi::PyObject,
+) -> Option<()> {
+    // SAFETY: as the caller's; references made here are owned by Strongs.
+    unsafe {
+        let keys = Strong::from_new(ffi::PyObject_CallMethod(
+            mapping,
+            c"keys".as_ptr(),
+            std::ptr::null(),
+        ))?;
+        let iter = Strong::from_new(ffi::PyObject_GetIter(keys.as_ptr()))?;
+        while let Some(key) = Strong::from_new(ffi::PyIter_Next(iter.as_ptr())) {
+            let value = Strong::from_new(ffi::PyObject_GetItem(mapping, key.as_ptr()))?;
+            set_item(obj, "update", key.as_ptr(), value.as_ptr())?;
+        }
+        if ffi::PyErr_Occurred().is_null() {
+            Some(())
+        } else {
+            None
+        }
+    }
+}
+
+/// `update([other], **kwargs)`, as dict.update.
+unsafe extern "C" fn hashtable_update(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = slf.cast::<HashTableObject>();
+    // SAFETY: called with the GIL, a live HashTable, an args tuple and a
+    // kwargs dict or NULL.
+    unsafe {
+        let nargs = ffi::PyTuple_Size(args);
+        if nargs > 1 {
+            raise::<()>(
+                ffi::PyExc_TypeError,
+                &format!("update expected at most 1 argument, got {nargs}"),
+            );
+            return null_mut();
+        }
+        if require_table(obj).is_none() {
+            return null_mut();
+        }
+        if nargs == 1 {
+            let other = ffi::PyTuple_GetItem(args, 0); // borrowed from args
+            let done = if ffi::PyObject_HasAttrString(other, c"keys".as_ptr()) != 0 {
+                update_from_mapping(obj, other)
+            } else {
+                update_from_pairs(obj, other)
+            };
+            if done.is_none() {
+                return null_mut();
+            }
+        }
+        if !kwargs.is_null() {
+            // A list of (name, value) pairs: a snapshot the hash function cannot change.
+            let Some(items) = Strong::from_new(ffi::PyDict_Items(kwargs)) else {
+                return null_mut();
+            };
+            if update_from_pairs(obj, items.as_ptr()).is_none() {
+                return null_mut();
+            }
+        }
+        new_ref_or_none(null_mut())
+    }
+}
+
+/// `clear()`: a new empty table of the size `__init__` was given.
+unsafe extern "C" fn hashtable_clear_method(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = slf.cast::<HashTableObject>();
+    // SAFETY: called with the GIL on a live HashTable; the old table is
+    // detached before its values are released.
+    unsafe {
+        let Some(table) = require_table(obj) else {
+            return null_mut();
+        };
+        let fresh = match PyTable::new((*obj).initial_size, (*table).max_load()) {
+            Ok(fresh) => Box::into_raw(Box::new(fresh)),
+            Err(e) => {
+                flush_trace();
+                return raise_table_error::<()>(e).map_or(null_mut(), |_| null_mut());
+            }
+        };
+        let old = std::mem::replace(&mut (*obj).table, fresh);
+        sync_members(obj);
+        flush_trace();
+        free_table(Box::from_raw(old));
+        new_ref_or_none(null_mut())
+    }
+}
+
+/// `copy()`: a new HashTable with the same buckets, max_load, hash_func and
+/// entries; stored hashes are reused, so the hash function is not called.
+unsafe extern "C" fn hashtable_copy(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = slf.cast::<HashTableObject>();
+    // SAFETY: called with the GIL on a live HashTable. While both tables are
+    // borrowed, only Rust code and INCREFs run.
+    unsafe {
+        let Some(table) = require_table(obj) else {
+            return null_mut();
+        };
+        let mut copy = match PyTable::new((*table).buckets(), (*table).max_load()) {
+            Ok(copy) => copy,
+            Err(e) => return raise_table_error::<()>(e).map_or(null_mut(), |_| null_mut()),
+        };
+        for (hash, key, value) in (*table).iter_hashed() {
+            if let Err((e, _value)) = copy.insert(hash, key.as_ref(), value.clone_ref()) {
+                drop(copy);
+                flush_trace();
+                return raise_table_error::<()>(e).map_or(null_mut(), |_| null_mut());
+            }
+        }
+        flush_trace();
+        // Like dict.copy, the copy is of the base type, made without __init__.
+        let tp = &raw mut HASHTABLE_TYPE;
+        let new = hashtable_new(tp, null_mut(), null_mut());
+        let Some(new_obj) = new.cast::<HashTableObject>().as_mut() else {
+            free_table(Box::new(copy));
+            return null_mut();
+        };
+        new_obj.table = Box::into_raw(Box::new(copy));
+        if !(*obj).hash_func.is_null() {
+            ffi::Py_INCREF((*obj).hash_func); // the copy's own reference
+        }
+        new_obj.hash_func = (*obj).hash_func;
+        new_obj.hash_kind = (*obj).hash_kind;
+        new_obj.max_load = (*obj).max_load;
+        new_obj.initial_size = (*obj).initial_size;
+        sync_members(new_obj);
+        new
+    }
+}
+
+/// `HashTable.fromkeys(iterable, value=None)`: `cls()`, then every key set to value.
+unsafe extern "C" fn hashtable_fromkeys(
+    cls: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL, the class (HashTable or a subclass) and
+    // `nargs` live arguments.
+    unsafe {
+        let Some([iterable, value]) = positional::<2>("fromkeys", args, nargs, 1) else {
+            return null_mut();
+        };
+        let value = if value.is_null() {
+            ffi::Py_None()
+        } else {
+            value
+        };
+        let Some(table) = Strong::from_new(ffi::PyObject_CallNoArgs(cls)) else {
+            return null_mut();
+        };
+        if ffi::PyObject_TypeCheck(table.as_ptr(), &raw mut HASHTABLE_TYPE) == 0 {
+            raise::<()>(
+                ffi::PyExc_TypeError,
+                "fromkeys: the class did not make a HashTable",
+            );
+            return null_mut();
+        }
+        let Some(iter) = Strong::from_new(ffi::PyObject_GetIter(iterable)) else {
+            return null_mut();
+        };
+        while let Some(key) = Strong::from_new(ffi::PyIter_Next(iter.as_ptr())) {
+            if set_item(table.as_ptr().cast(), "fromkeys", key.as_ptr(), value).is_none() {
+                return null_mut();
+            }
+        }
+        if !ffi::PyErr_Occurred().is_null() {
+            return null_mut();
+        }
+        table.into_raw()
+    }
+}
+
+/// `stats()`: the numbers behind the picture, as a dict.
+unsafe extern "C" fn hashtable_stats(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable; the numbers are copied
+    // out of the table before any Python object is made.
+    unsafe {
+        let Some(table) = require_table(slf.cast()) else {
+            return null_mut();
+        };
+        let s = (*table).stats();
+        let non_empty = s.buckets - s.empty_buckets;
+        let mean_chain = if non_empty == 0 {
+            0.0
+        } else {
+            s.load as f64 / non_empty as f64
+        };
+        let Some(histogram) =
+            Strong::from_new(ffi::PyList_New(s.histogram.len() as ffi::Py_ssize_t))
+        else {
+            return null_mut();
+        };
+        for (i, count) in s.histogram.iter().enumerate() {
+            let n = ffi::PyLong_FromSize_t(*count);
+            // PyList_SetItem steals `n` (and fails only on a bad index).
+            if n.is_null() || ffi::PyList_SetItem(histogram.as_ptr(), i as ffi::Py_ssize_t, n) < 0 {
+                return null_mut();
+            }
+        }
+        ffi::Py_BuildValue(
+            c"{s:n,s:n,s:d,s:d,s:K,s:n,s:n,s:d,s:O,s:n}".as_ptr(),
+            c"buckets".as_ptr(),
+            s.buckets as ffi::Py_ssize_t,
+            c"load".as_ptr(),
+            s.load as ffi::Py_ssize_t,
+            c"load_factor".as_ptr(),
+            s.load as f64 / s.buckets as f64,
+            c"max_load".as_ptr(),
+            s.max_load,
+            c"resizes".as_ptr(),
+            s.resizes as std::ffi::c_ulonglong,
+            c"empty_buckets".as_ptr(),
+            s.empty_buckets as ffi::Py_ssize_t,
+            c"longest_chain".as_ptr(),
+            s.longest_chain as ffi::Py_ssize_t,
+            c"mean_chain".as_ptr(),
+            mean_chain,
+            c"histogram".as_ptr(),
+            histogram.as_ptr(),
+            c"colliding_keys".as_ptr(),
+            s.colliding_keys as ffi::Py_ssize_t,
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Members and the method table
 // ---------------------------------------------------------------------------
 
@@ -833,7 +1457,7 @@ static mut HASHTABLE_MEMBERS: [ffi::PyMemberDef; 5] = [
     },
 ];
 
-static mut HASHTABLE_METHODS: [ffi::PyMethodDef; 4] = [
+static mut HASHTABLE_METHODS: [ffi::PyMethodDef; 14] = [
     ffi::PyMethodDef {
         ml_name: c"set".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
@@ -861,6 +1485,86 @@ static mut HASHTABLE_METHODS: [ffi::PyMethodDef; 4] = [
         ml_doc: c"pop($self, key, /, *default)\n--\n\nRemove key and return its value.\n\nWhen key is missing, return default if one is given, else raise KeyError.\n(dict.pop(key[, default]); no text signature can say \"optional, no default\".)"
             .as_ptr(),
     },
+    ffi::PyMethodDef {
+        ml_name: c"keys".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_keys,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"keys($self, /)\n--\n\nA view of the keys (len, in, iteration).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"values".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_values,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"values($self, /)\n--\n\nA view of the values (len, in, iteration).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"items".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_items,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"items($self, /)\n--\n\nA view of the (key, value) pairs (len, in, iteration).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"setdefault".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: hashtable_setdefault,
+        },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: c"setdefault($self, key, default=None, /)\n--\n\nReturn the value for key; if key is missing, set it to default first.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"popitem".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_popitem,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"popitem($self, /)\n--\n\nRemove and return some (key, value) pair; KeyError when empty.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"update".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: hashtable_update,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"update($self, other=(), /, **kwargs)\n--\n\nSet every pair of a mapping or an iterable of pairs, then every keyword.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"clear".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_clear_method,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"clear($self, /)\n--\n\nRemove every entry; the table starts over at its initial size.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"copy".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_copy,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"copy($self, /)\n--\n\nA shallow copy with the same size, max_load and hash_func.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"fromkeys".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: hashtable_fromkeys,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_CLASS,
+        ml_doc: c"fromkeys($type, iterable, value=None, /)\n--\n\nA new table (of this class) with every key of iterable set to value.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"stats".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_stats,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"stats($self, /)\n--\n\nThe numbers behind the picture: buckets, load, load_factor, max_load,\nresizes, empty_buckets, longest_chain, mean_chain (of non-empty buckets),\nhistogram (histogram[n] buckets hold n entries) and colliding_keys.".as_ptr(),
+    },
     ffi::PyMethodDef::zeroed(),
 ];
 
@@ -883,12 +1587,29 @@ hash_func called with each key, must return an int. The builtin hash by
 Keys are int, float or str (1, 1.0 and True are one key); values are any
 object. repr() draws the buckets: one line per bucket, [] and a * per entry.";
 
+static mut HASHTABLE_AS_MAPPING: ffi::PyMappingMethods = ffi::PyMappingMethods {
+    mp_length: Some(hashtable_length),
+    mp_subscript: Some(hashtable_subscript),
+    mp_ass_subscript: Some(hashtable_ass_subscript),
+};
+
+/// Only `in`: without sq_item, PySequence_Check stays false, as for dict.
+static mut HASHTABLE_AS_SEQUENCE: ffi::PySequenceMethods = ffi::PySequenceMethods {
+    sq_contains: Some(hashtable_contains),
+    // SAFETY: the remaining slots are "not set" when zero.
+    ..unsafe { std::mem::zeroed() }
+};
+
+/// Py_TPFLAGS_MAPPING (3.10+) lets `match` treat a HashTable as a mapping.
+const MAPPING_FLAG: std::ffi::c_ulong = if cfg!(Py_3_10) { 1 << 6 } else { 0 };
+
 #[cfg(not(feature = "no-gc"))]
 const TYPE_FLAGS: std::ffi::c_ulong =
-    ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC;
+    ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC | MAPPING_FLAG;
 /// The no-gc lesson: without HAVE_GC the collector never sees our references.
 #[cfg(feature = "no-gc")]
-const TYPE_FLAGS: std::ffi::c_ulong = ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE;
+const TYPE_FLAGS: std::ffi::c_ulong =
+    ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | MAPPING_FLAG;
 
 pub(crate) static mut HASHTABLE_TYPE: ffi::PyTypeObject = ffi::PyTypeObject {
     ob_base: ffi::PyVarObject {
@@ -900,12 +1621,18 @@ pub(crate) static mut HASHTABLE_TYPE: ffi::PyTypeObject = ffi::PyTypeObject {
     tp_itemsize: 0,
     tp_dealloc: Some(hashtable_dealloc),
     tp_repr: Some(hashtable_repr),
+    tp_as_sequence: &raw mut HASHTABLE_AS_SEQUENCE,
+    tp_as_mapping: &raw mut HASHTABLE_AS_MAPPING,
+    // Mutable, so unhashable, as dict.
+    tp_hash: Some(ffi::PyObject_HashNotImplemented),
     tp_flags: TYPE_FLAGS,
     tp_doc: TYPE_DOC.as_ptr(),
     #[cfg(not(feature = "no-gc"))]
     tp_traverse: Some(hashtable_traverse),
     #[cfg(not(feature = "no-gc"))]
     tp_clear: Some(hashtable_clear),
+    tp_richcompare: Some(hashtable_richcompare),
+    tp_iter: Some(hashtable_iter),
     tp_methods: (&raw mut HASHTABLE_METHODS).cast(),
     tp_members: (&raw mut HASHTABLE_MEMBERS).cast(),
     tp_init: Some(hashtable_init),

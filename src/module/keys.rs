@@ -182,7 +182,6 @@ unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
 ///
 /// # Safety
 /// The GIL is held.
-#[allow(dead_code)] // used by the mapping protocol (iteration)
 pub(crate) unsafe fn key_object(key: &Key) -> Option<Strong> {
     // SAFETY (whole body): GIL held (caller); each constructor returns a new
     // reference or NULL with an exception set, which `from_new` takes over.

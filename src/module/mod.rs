@@ -15,6 +15,7 @@ mod keys;
 mod layout;
 mod refs;
 mod trace;
+mod views;
 
 use std::ffi::{CStr, c_int, c_void};
 use std::ptr::null_mut;
@@ -215,8 +216,10 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
     // ...) the first time and does nothing after.
     unsafe {
         let tp = &raw mut hashtable_type::HASHTABLE_TYPE;
-        if ffi::PyType_Ready(tp) < 0 {
-            return None;
+        for ready in [tp, &raw mut views::ITER_TYPE, &raw mut views::VIEW_TYPE] {
+            if ffi::PyType_Ready(ready) < 0 {
+                return None;
+            }
         }
         // The module gets its own reference to the static type.
         ffi::Py_INCREF(tp.cast());
@@ -228,6 +231,19 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
             .collect();
         add_object(module, c"BUGS", str_tuple(&bugs))?;
         add_object(module, c"_LAYOUT", layout_tuple())?;
+        // isinstance(h, collections.abc.MutableMapping) is True.
+        let abc = Strong::from_new(ffi::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
+        let mutable_mapping = Strong::from_new(ffi::PyObject_GetAttrString(
+            abc.as_ptr(),
+            c"MutableMapping".as_ptr(),
+        ))?;
+        // "O" passes the type as a borrowed argument; the result is a new reference.
+        Strong::from_new(ffi::PyObject_CallMethod(
+            mutable_mapping.as_ptr(),
+            c"register".as_ptr(),
+            c"O".as_ptr(),
+            tp,
+        ))?;
     }
     crate::trace!(
         Level::Lifecycle,

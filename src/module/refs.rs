@@ -41,6 +41,12 @@ impl Strong {
         self.0.as_ptr()
     }
 
+    /// Another reference to the same object (`Py_INCREF`; runs no Python code).
+    pub(crate) fn clone_ref(&self) -> Strong {
+        // SAFETY: `self` keeps the object alive; GIL held as for every Strong.
+        unsafe { Strong::from_borrowed(self.0) }
+    }
+
     /// Hands our reference to the caller (a new reference for them).
     pub(crate) fn into_raw(self) -> *mut ffi::PyObject {
         let ptr = self.0.as_ptr();
