@@ -8,8 +8,12 @@
 //! - `refs.rs`: owned references (`Strong`) and error helpers;
 //! - `trace.rs`: where trace lines go (`sys.stdout`);
 //! - `layout.rs`: the check of pyo3-ffi's struct layouts against `Python.h`;
+//! - `alloc.rs`: Rust's allocator, routed to Python's raw memory domain;
+//! - `c_abi.rs`: a plain C ABI of the library, for ctypes (no Python objects);
 //! - this file: the module functions, the `PyModuleDef` and `PyInit_hashtable`.
 
+mod alloc;
+mod c_abi;
 mod hashtable_type;
 mod keys;
 mod layout;

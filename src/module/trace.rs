@@ -45,7 +45,14 @@ pub(crate) fn queue_line(line: &str) {
 /// Writes every queued line, in order. Call only where no borrow of a table
 /// is alive: the writing may run Python code.
 pub(crate) fn flush() {
-    let lines = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    let lines = PENDING.with(|p| {
+        let mut pending = p.borrow_mut();
+        if pending.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut *pending)
+        }
+    });
     for line in lines {
         write_line(&line);
     }
