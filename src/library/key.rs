@@ -248,10 +248,34 @@ impl fmt::Display for KeyRef<'_> {
                 let mut chars = text.chars();
                 let head: String = chars.by_ref().take(40).collect();
                 let more = if chars.next().is_some() { "..." } else { "" };
-                write!(f, "{head:?}{more}")
+                write!(f, "{}{more}", python_str_repr(&head))
             }
         }
     }
+}
+
+/// A string quoted the way Python's `repr` quotes it (close enough for
+/// trace lines: quotes, backslashes and control characters escaped).
+fn python_str_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 #[cfg(test)]
@@ -327,7 +351,10 @@ mod tests {
     fn display_cuts_long_strings() {
         let long = "x".repeat(100);
         let shown = KeyRef::Str(long.as_bytes()).to_string();
-        assert!(shown.ends_with("\"..."), "{shown}");
+        assert!(shown.ends_with("'..."), "{shown}");
+        assert_eq!(KeyRef::Str(b"pi").to_string(), "'pi'");
+        assert_eq!(KeyRef::Str(b"it's").to_string(), "\"it's\"");
+        assert_eq!(KeyRef::Str(b"a\nb\\").to_string(), "'a\\nb\\\\'");
         assert_eq!(KeyRef::Float(0.5).to_string(), "0.5");
     }
 }

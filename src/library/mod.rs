@@ -3,6 +3,7 @@
 //! It knows nothing of Python: no `pyo3_ffi` import, no reference counts, no
 //! `unsafe`. The caller hashes keys and passes the hash in; values are opaque
 //! (`V`), so the module layer decides what owning one means.
+#![forbid(unsafe_code)]
 
 pub mod key;
 pub mod table;

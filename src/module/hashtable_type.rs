@@ -158,6 +158,8 @@ unsafe fn hash_key(
     key: *mut ffi::PyObject,
     arg: &KeyArg,
 ) -> Option<i64> {
+    // Lines queued so far come before anything the hash function prints.
+    flush_trace();
     // SAFETY: `obj` is live (caller).
     let (kind, func) = unsafe { ((*obj).hash_kind, (*obj).hash_func) };
     let hash = match kind {
@@ -173,8 +175,13 @@ unsafe fn hash_key(
         HashKind::Python => {
             // Borrowed from the struct; take our own reference for the call,
             // since the call may replace self.hash_func and release it.
-            // SAFETY: a Python-kind table always has a non-null hash_func.
-            let func = unsafe { Strong::from_borrowed(NonNull::new_unchecked(func)) };
+            let Some(func) = NonNull::new(func) else {
+                // SAFETY: GIL held (caller). Unreachable while init sets kind
+                // and function together; checked rather than trusted.
+                return unsafe { raise(ffi::PyExc_RuntimeError, "this HashTable has no hash function") };
+            };
+            // SAFETY: GIL held; `func` is live (owned by the struct right now).
+            let func = unsafe { Strong::from_borrowed(func) };
             // SAFETY: GIL held; a new reference to the result, or NULL with
             // the hash function's own exception set, which we propagate unchanged.
             let result = unsafe { Strong::from_new(ffi::PyObject_CallOneArg(func.as_ptr(), key)) }?;
@@ -332,7 +339,8 @@ unsafe extern "C" fn hashtable_dealloc(slf: *mut ffi::PyObject) {
         trace!(
             Level::Lifecycle,
             Origin::Module,
-            "dealloc: releasing hash_func and {} values",
+            "dealloc: releasing {} and {} values",
+            if (*obj).hash_func.is_null() { "no hash_func" } else { "hash_func" },
             (*obj).load
         );
         flush_trace();

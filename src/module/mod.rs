@@ -252,7 +252,7 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
     crate::trace!(
         Level::Lifecycle,
         Origin::Module,
-        "PyInit_hashtable: module ready (trace level {})",
+        "hashtable_exec: module hashtable ready (trace level {})",
         library_trace::level().name()
     );
     trace::flush();
