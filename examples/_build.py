@@ -1,0 +1,89 @@
+"""Find, build and import the `hashtable` extension for the running interpreter.
+
+Examples and tests use this instead of an installed package, exactly as the
+talk did: `python setup.py build`, then import from build/lib.*/.
+
+    import _build
+    hashtable = _build.load()                   # the normal build
+    hashtable = _build.load("forget-incref")    # a build with a deliberate bug
+    subprocess.run([sys.executable, "demo.py"], env=_build.env_for("forget-incref"))
+
+Only one build can be imported per process (one module name, one static type),
+so lessons that compare builds run each one in a child process with env_for().
+Standard library only.
+"""
+import glob
+import importlib
+import os
+import subprocess
+import sys
+import sysconfig
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build_base(variant=None):
+    """build/ for the normal build, build/variants/<variant> for a bug variant."""
+    if not variant:
+        return os.path.join(REPO, "build")
+    return os.path.join(REPO, "build", "variants", variant)
+
+
+def _ext_suffix(python):
+    """EXT_SUFFIX of `python`, e.g. .cpython-311d-x86_64-linux-gnu.so for python3.11-dbg."""
+    if python == sys.executable:
+        return sysconfig.get_config_var("EXT_SUFFIX")
+    code = "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"
+    return subprocess.run([python, "-c", code], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def lib_dir(variant=None, python=sys.executable):
+    """The build/lib.* directory holding this interpreter's hashtable module, or None.
+
+    Several interpreters share one build base (3.11 and 3.11-dbg even share one
+    lib.* directory: their file names differ by suffix), and setuptools has
+    named the directory both lib.<plat>-3.9 and lib.<plat>-cpython-39, so look
+    for the file itself and take the newest.
+    """
+    name = "hashtable" + _ext_suffix(python)
+    found = glob.glob(os.path.join(build_base(variant), "lib.*", name))
+    if not found:
+        return None
+    return os.path.dirname(max(found, key=os.path.getmtime))
+
+
+def build(variant=None, force=False):
+    """Runs `python setup.py build` (quietly) unless the module is already built."""
+    if not force and lib_dir(variant):
+        return
+    env = dict(os.environ, HASHTABLE_BUGS=variant or "")
+    if variant:
+        # A separate cargo target directory per variant: switching features in
+        # one directory would rebuild the crate every time.
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+        env["CARGO_TARGET_DIR"] = os.path.join(target, "variants", variant)
+    cmd = [sys.executable, "setup.py", "build", "-b", build_base(variant)]
+    done = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0 or not lib_dir(variant):
+        raise RuntimeError("%s failed (exit %d):\n%s"
+                           % (" ".join(cmd), done.returncode, done.stdout))
+
+
+def load(variant=None):
+    """Builds if needed, then imports `hashtable` from its build directory."""
+    build(variant)
+    path = lib_dir(variant)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return importlib.import_module("hashtable")
+
+
+def env_for(variant=None):
+    """A copy of os.environ whose PYTHONPATH finds this build, for child processes."""
+    build(variant)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [lib_dir(variant)] + [p for p in [env.get("PYTHONPATH")] if p])
+    return env
