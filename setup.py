@@ -11,10 +11,14 @@ HASHTABLE_BUGS environment variable (comma-separated), e.g.
     HASHTABLE_BUGS=forget-incref python setup.py build -b build/variants/forget-incref
 """
 import os
+import shutil
 import sys
 
 from setuptools import setup
 from setuptools_rust import Binding, RustExtension
+from setuptools_rust.build import build_rust
+
+STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "src", "hashtable.pyi")
 
 KNOWN_BUGS = (
     "forget-incref",
@@ -36,6 +40,17 @@ def requested_bugs():
     return names
 
 
+class build_rust_with_stubs(build_rust):
+    """build_rust, then the type stubs (src/hashtable.pyi) next to the shared object."""
+
+    def run(self):
+        super().run()
+        build_ext = self.get_finalized_command("build_ext")
+        dest = os.path.dirname(os.path.abspath(__file__)) if self.inplace else build_ext.build_lib
+        os.makedirs(dest, exist_ok=True)
+        shutil.copyfile(STUBS, os.path.join(dest, "hashtable.pyi"))
+
+
 setup(
     name="hashtable",
     version="0.1.0",
@@ -48,5 +63,6 @@ setup(
             debug=False,
         )
     ],
+    cmdclass={"build_rust": build_rust_with_stubs},
     zip_safe=False,
 )

@@ -18,7 +18,12 @@ pub const HASH_INF: i64 = 314_159;
 /// Invariant: the magnitude has no high zero limbs and does not fit in an
 /// `i64` (smaller values are always `Key::Int`), so two equal values have
 /// equal representations.
+///
+/// `repr(C)` puts the sign byte first, at offset 0: [`Key`] keeps its tag in
+/// that byte's unused values, which leaves 23 contiguous bytes for a short
+/// string stored inline (and keeps a key at 24 bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct BigInt {
     negative: bool,
     limbs: Box<[u64]>,
@@ -129,7 +134,43 @@ pub enum Key {
     Float(f64),
     /// UTF-8; a lone surrogate is kept in its three-byte form (Python's
     /// "surrogatepass"), so every Python str has exactly one encoding here.
+    /// Only strings longer than [`INLINE_STR_MAX`] bytes: shorter ones are
+    /// always `ShortStr`, so each string has one representation.
     Str(Box<[u8]>),
+    /// A string of at most [`INLINE_STR_MAX`] UTF-8 bytes, stored inside the
+    /// key itself: no allocation, and no pointer to follow when comparing.
+    ShortStr(InlineStr),
+}
+
+/// The longest string (in UTF-8 bytes) a [`Key`] stores inline: what fits
+/// beside the length byte and the enum's tag in a key's 24 bytes.
+pub const INLINE_STR_MAX: usize = 22;
+
+/// The bytes of a short string, in place.
+#[derive(Clone, Copy, Debug)]
+pub struct InlineStr {
+    len: u8,
+    bytes: [u8; INLINE_STR_MAX],
+}
+
+impl InlineStr {
+    /// `None` when `s` is longer than [`INLINE_STR_MAX`] bytes.
+    pub fn new(s: &[u8]) -> Option<InlineStr> {
+        if s.len() > INLINE_STR_MAX {
+            return None;
+        }
+        let mut bytes = [0; INLINE_STR_MAX];
+        bytes[..s.len()].copy_from_slice(s);
+        Some(InlineStr {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 /// A key borrowed from the caller, for lookups that allocate nothing.
@@ -150,8 +191,44 @@ impl Key {
             Key::BigInt(b) => KeyRef::BigInt(b),
             Key::Float(f) => KeyRef::Float(*f),
             Key::Str(s) => KeyRef::Str(s),
+            Key::ShortStr(s) => KeyRef::Str(s.as_bytes()),
         }
     }
+
+    /// `self.as_ref().equals(other)`, with the common cases (int against
+    /// int, string against string) decided first: the table's lookups call
+    /// this for every entry whose hash matches.
+    #[inline(always)]
+    pub fn matches(&self, other: KeyRef<'_>) -> bool {
+        match (self, other) {
+            (Key::Int(a), KeyRef::Int(b)) => *a == b,
+            (Key::ShortStr(a), KeyRef::Str(b)) => a.as_bytes() == b,
+            (Key::Str(a), KeyRef::Str(b)) => **a == *b,
+            _ => self.matches_any(other),
+        }
+    }
+
+    /// Every other pair of kinds, out of line so that `matches` stays small.
+    #[inline(never)]
+    fn matches_any(&self, other: KeyRef<'_>) -> bool {
+        self.as_ref().equals(other)
+    }
+}
+
+/// CPython's `hash()` of an int that fits in `i64`: |i| reduced modulo
+/// 2**61 - 1 (`sys.hash_info.modulus`), with i's sign, and -1 (the C API's
+/// error marker) becoming -2. The module uses it for exact ints instead of
+/// calling `hash()`, which gives the same number.
+#[inline]
+pub fn python_int_hash(i: i64) -> i64 {
+    let magnitude = i.unsigned_abs();
+    let reduced = if magnitude < HASH_MODULUS {
+        magnitude
+    } else {
+        magnitude % HASH_MODULUS
+    } as i64;
+    let h = if i < 0 { -reduced } else { reduced };
+    if h == -1 { -2 } else { h }
 }
 
 /// The allocator could not give the memory a key needs.
@@ -178,6 +255,9 @@ impl KeyRef<'_> {
             }
             KeyRef::Float(f) => Key::Float(f),
             KeyRef::Str(s) => {
+                if let Some(short) = InlineStr::new(s) {
+                    return Ok(Key::ShortStr(short));
+                }
                 let mut bytes = Vec::new();
                 bytes
                     .try_reserve_exact(s.len())
@@ -257,7 +337,11 @@ impl fmt::Display for KeyRef<'_> {
 /// A string quoted the way Python's `repr` quotes it (close enough for
 /// trace lines: quotes, backslashes and control characters escaped).
 fn python_str_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(text.len() + 2);
     out.push(quote);
     for c in text.chars() {
@@ -270,7 +354,9 @@ fn python_str_repr(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -345,6 +431,80 @@ mod tests {
         assert_eq!(KeyRef::Str("𝄞".as_bytes()).naive_hash(), 1);
         assert_eq!(KeyRef::Float(f64::INFINITY).naive_hash(), HASH_INF);
         assert_eq!(KeyRef::Float(f64::NEG_INFINITY).naive_hash(), -HASH_INF);
+    }
+
+    #[test]
+    fn short_strings_are_stored_inline_and_compare_like_long_ones() {
+        assert_eq!(std::mem::size_of::<Key>(), 24);
+        let short = "x".repeat(INLINE_STR_MAX);
+        let long = "x".repeat(INLINE_STR_MAX + 1);
+        let k = KeyRef::Str(short.as_bytes()).to_owned().unwrap();
+        assert!(matches!(k, Key::ShortStr(_)), "{k:?}");
+        let l = KeyRef::Str(long.as_bytes()).to_owned().unwrap();
+        assert!(matches!(l, Key::Str(_)), "{l:?}");
+        let empty = KeyRef::Str(b"").to_owned().unwrap();
+        assert!(matches!(empty, Key::ShortStr(_)));
+        // Multi-byte characters count in bytes: 7 three-byte chars = 21 bytes inline, 8 not.
+        let k7 = KeyRef::Str("π≈3€€€€".as_bytes()).to_owned().unwrap();
+        assert!(matches!(k7, Key::ShortStr(_)));
+        for (key, text) in [(&k, &short), (&l, &long)] {
+            assert!(key.matches(KeyRef::Str(text.as_bytes())));
+            assert!(key.as_ref().equals(KeyRef::Str(text.as_bytes())));
+            assert!(!key.matches(KeyRef::Str(b"x")));
+            assert!(!key.matches(KeyRef::Int(0)));
+        }
+        assert!(empty.matches(KeyRef::Str(b"")));
+        assert!(!empty.matches(KeyRef::Str(b"\0")));
+        assert_eq!(k.as_ref().naive_hash(), INLINE_STR_MAX as i64);
+        assert_eq!(
+            k.as_ref().to_string(),
+            KeyRef::Str(short.as_bytes()).to_string()
+        );
+    }
+
+    #[test]
+    fn matches_agrees_with_equals() {
+        let big = big(false, "400000000000000000");
+        let owned: Vec<Key> = [
+            KeyRef::Int(1),
+            KeyRef::Int(-2),
+            KeyRef::Bool(true),
+            KeyRef::Float(1.0),
+            KeyRef::Float(0.5),
+            KeyRef::BigInt(&big),
+            KeyRef::Float(2f64.powi(70)),
+            KeyRef::Str(b"1"),
+            KeyRef::Str(&[b'a'; 40]),
+        ]
+        .into_iter()
+        .map(|k| k.to_owned().unwrap())
+        .collect();
+        for a in &owned {
+            for b in &owned {
+                assert_eq!(
+                    a.matches(b.as_ref()),
+                    a.as_ref().equals(b.as_ref()),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn python_int_hash_is_cpythons() {
+        // Values from CPython: hash(n) for these n.
+        assert_eq!(python_int_hash(0), 0);
+        assert_eq!(python_int_hash(42), 42);
+        assert_eq!(python_int_hash(-1), -2);
+        assert_eq!(python_int_hash(-2), -2);
+        assert_eq!(python_int_hash((1 << 61) - 2), (1 << 61) - 2);
+        assert_eq!(python_int_hash((1 << 61) - 1), 0);
+        assert_eq!(python_int_hash(1 << 62), 2);
+        assert_eq!(python_int_hash(-(1 << 62)), -2);
+        assert_eq!(python_int_hash(i64::MAX), 3); // 2**63 - 1 = 4 * (2**61 - 1) + 3
+        assert_eq!(python_int_hash(i64::MIN), -4);
+        // -(2**61 - 1) - 1 = -2**61 reduces to -1, which becomes -2.
+        assert_eq!(python_int_hash(-(1 << 61)), -2);
     }
 
     #[test]

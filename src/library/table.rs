@@ -84,6 +84,9 @@ pub struct Table<V> {
     free_head: u32,
     load: usize,
     max_load: f64,
+    /// The largest load the current bucket count allows (`load / buckets <=
+    /// max_load`), so that adding a key compares integers, not a division.
+    grow_above: usize,
     resizes: u64,
     /// Bumped whenever a key is added or removed, so iterators can tell.
     version: u64,
@@ -102,6 +105,28 @@ fn try_vec<T: Clone>(len: usize, fill: T) -> Result<Vec<T>, TableError> {
     Ok(v)
 }
 
+/// The largest load `n` with `n as f64 / buckets as f64 <= max_load` (the
+/// test the table doubles by), capped at `u32::MAX`: more entries than a
+/// `u32` index can reach are refused anyway. Below the cap every `n` and the
+/// quotient are exact enough for the search to settle in a step or two.
+fn max_load_for(buckets: usize, max_load: f64) -> usize {
+    const CAP: usize = u32::MAX as usize;
+    let fits = |n: usize| n as f64 / buckets as f64 <= max_load;
+    let estimate = (max_load * buckets as f64).floor();
+    let mut n = if estimate >= CAP as f64 {
+        CAP
+    } else {
+        estimate as usize
+    };
+    while n > 0 && !fits(n) {
+        n -= 1;
+    }
+    while n < CAP && fits(n + 1) {
+        n += 1;
+    }
+    n
+}
+
 impl<V> Table<V> {
     /// A table with `buckets` empty chains that doubles before its load
     /// proportion would exceed `max_load`.
@@ -115,6 +140,7 @@ impl<V> Table<V> {
             free_head: NIL,
             load: 0,
             max_load,
+            grow_above: max_load_for(buckets, max_load),
             resizes: 0,
             version: NEXT_VERSION_BASE.fetch_add(1 << 32, Ordering::Relaxed),
         };
@@ -180,12 +206,12 @@ impl<V> Table<V> {
     }
 
     /// The index of the entry for `key`, if present.
-    #[inline]
+    #[inline(always)]
     fn find(&self, hash: i64, key: KeyRef<'_>) -> Option<u32> {
         let mut i = self.heads[Self::bucket_of(hash, self.heads.len())];
         while i != NIL {
             let e = self.entry(i);
-            if e.hash == hash && e.key.as_ref().equals(key) {
+            if e.hash == hash && e.key.matches(key) {
                 return Some(i);
             }
             i = e.next;
@@ -193,6 +219,7 @@ impl<V> Table<V> {
         None
     }
 
+    #[inline]
     pub fn get(&self, hash: i64, key: KeyRef<'_>) -> Option<&V> {
         let found = self.find(hash, key);
         trace!(
@@ -281,7 +308,8 @@ impl<V> Table<V> {
             return Err(TableError::TooLarge);
         }
         let buckets = self.heads.len();
-        if (self.load + 1) as f64 / buckets as f64 > self.max_load {
+        // Same as `(self.load + 1) as f64 / buckets as f64 > self.max_load`.
+        if self.load + 1 > self.grow_above {
             // Double until the new load fits: once is enough unless max_load
             // is below 1 / buckets (see docs/architecture.md).
             let mut target = buckets;
@@ -316,6 +344,7 @@ impl<V> Table<V> {
             self.load
         );
         self.heads = heads;
+        self.grow_above = max_load_for(buckets, self.max_load);
         self.resizes += 1;
         Ok(())
     }
@@ -327,7 +356,7 @@ impl<V> Table<V> {
         let mut i = self.heads[bucket];
         while i != NIL {
             let e = self.entry(i);
-            if e.hash == hash && e.key.as_ref().equals(key) {
+            if e.hash == hash && e.key.matches(key) {
                 break;
             }
             prev = i;
@@ -519,6 +548,41 @@ mod tests {
         assert_eq!(t.resizes(), 1);
         for i in 0..3 {
             assert!(t.contains(i, int(i)));
+        }
+    }
+
+    #[test]
+    fn an_entry_takes_48_bytes() {
+        // hash 8 + key 24 + value 8 + next 4, padded; a vacant slot's tag
+        // lives in the key's unused tag values.
+        assert_eq!(std::mem::size_of::<Slot<Box<u8>>>(), 48);
+    }
+
+    #[test]
+    fn the_growth_threshold_is_the_division_test() {
+        for buckets in [1usize, 3, 4, 7, 8, 1000, 1 << 20, 3 << 40] {
+            for max_load in [
+                0.1,
+                0.25,
+                0.3,
+                0.5,
+                0.7,
+                0.75,
+                1.0,
+                1.0 / 3.0,
+                2.0,
+                4.0,
+                1e-9,
+                1e30,
+            ] {
+                let n = max_load_for(buckets, max_load);
+                let fits = |n: usize| n as f64 / buckets as f64 <= max_load;
+                assert!(n == 0 || fits(n), "{buckets} {max_load} {n}");
+                assert!(
+                    n == u32::MAX as usize || !fits(n + 1),
+                    "{buckets} {max_load} {n}"
+                );
+            }
         }
     }
 

@@ -96,12 +96,22 @@ pub fn emit(origin: Origin, args: fmt::Arguments<'_>) {
     sink(&line);
 }
 
+/// Runs `f` out of line: the formatting of a trace line then takes no
+/// registers or stack in the hot function that traces.
+#[cold]
+#[inline(never)]
+pub fn cold<F: FnOnce()>(f: F) {
+    f()
+}
+
 /// `trace!(Level::Calls, Origin::Library, "resize {} -> {}", a, b)`.
 #[macro_export]
 macro_rules! trace {
     ($level:expr, $origin:expr, $($arg:tt)*) => {
         if $crate::library::trace::enabled($level) {
-            $crate::library::trace::emit($origin, format_args!($($arg)*));
+            $crate::library::trace::cold(|| {
+                $crate::library::trace::emit($origin, format_args!($($arg)*))
+            });
         }
     };
 }

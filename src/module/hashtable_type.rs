@@ -32,6 +32,7 @@ use super::keys::{KeyArg, key_arg, key_object};
 use super::refs::{Strong, raise, repr_of, type_name};
 use super::trace::flush as flush_trace;
 use super::views::{ViewKind, new_iter, new_view};
+use crate::library::key::python_int_hash;
 use crate::library::trace::{Level, Origin};
 use crate::library::{Key, Table, TableError};
 use crate::trace;
@@ -88,6 +89,7 @@ pub(crate) unsafe fn table_ptr(obj: *mut HashTableObject) -> *mut PyTable {
 ///
 /// # Safety
 /// `obj` is a live HashTable and the GIL is held.
+#[inline]
 pub(crate) unsafe fn require_table(obj: *mut HashTableObject) -> Option<*mut PyTable> {
     // SAFETY: `obj` is live (caller).
     let table = unsafe { (*obj).table };
@@ -153,7 +155,44 @@ unsafe fn raise_table_error<T>(error: TableError) -> Option<T> {
 /// # Safety
 /// `obj` is a live HashTable, `key` the live key object `arg` came from, and
 /// the GIL is held.
+#[inline(always)]
 unsafe fn hash_key(
+    obj: *mut HashTableObject,
+    key: *mut ffi::PyObject,
+    arg: &KeyArg,
+) -> Option<i64> {
+    // The common cases inline: the builtin hash of an exact int or str,
+    // untraced. hash() of an exact int is known without calling it, and an
+    // exact str caches its hash in the object (a subclass may override
+    // __hash__, so only the exact types). Neither runs Python code, so no
+    // queued line needs flushing first.
+    // SAFETY: `obj` and `key` are live (caller); reading fields, the type
+    // pointer, and for an exact str the `hash` field every str has.
+    unsafe {
+        if (*obj).hash_kind == HashKind::Builtin && !crate::library::trace::enabled(Level::Calls) {
+            match *arg {
+                KeyArg::Int(i) if ffi::PyLong_CheckExact(key) != 0 => {
+                    return Some(python_int_hash(i));
+                }
+                KeyArg::Str { .. } if ffi::PyUnicode_CheckExact(key) != 0 => {
+                    let cached = (*key.cast::<ffi::PyASCIIObject>()).hash;
+                    if cached != -1 {
+                        return Some(cached as i64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        hash_key_general(obj, key, arg)
+    }
+}
+
+/// [`hash_key`] for every hash function and key.
+///
+/// # Safety
+/// As [`hash_key`].
+#[inline(never)]
+unsafe fn hash_key_general(
     obj: *mut HashTableObject,
     key: *mut ffi::PyObject,
     arg: &KeyArg,
@@ -164,6 +203,19 @@ unsafe fn hash_key(
     let (kind, func) = unsafe { ((*obj).hash_kind, (*obj).hash_func) };
     let hash = match kind {
         HashKind::Naive => arg.as_key().naive_hash(),
+        // Exact ints and bools: hash() is known without calling it (a
+        // subclass may override __hash__, so only the exact types).
+        // SAFETY: `key` is live (caller); reading its type pointer.
+        HashKind::Builtin
+            if matches!(arg, KeyArg::Int(_) | KeyArg::Bool(_))
+                && unsafe { ffi::PyLong_CheckExact(key) != 0 || ffi::PyBool_Check(key) != 0 } =>
+        {
+            match *arg {
+                KeyArg::Int(i) => python_int_hash(i),
+                KeyArg::Bool(b) => i64::from(b),
+                _ => unreachable!("checked above"),
+            }
+        }
         HashKind::Builtin => {
             // SAFETY: GIL held; `key` is live. -1 is never a valid hash: it means an error.
             let hash = unsafe { ffi::PyObject_Hash(key) };
@@ -178,7 +230,12 @@ unsafe fn hash_key(
             let Some(func) = NonNull::new(func) else {
                 // SAFETY: GIL held (caller). Unreachable while init sets kind
                 // and function together; checked rather than trusted.
-                return unsafe { raise(ffi::PyExc_RuntimeError, "this HashTable has no hash function") };
+                return unsafe {
+                    raise(
+                        ffi::PyExc_RuntimeError,
+                        "this HashTable has no hash function",
+                    )
+                };
             };
             // SAFETY: GIL held; `func` is live (owned by the struct right now).
             let func = unsafe { Strong::from_borrowed(func) };
@@ -340,7 +397,11 @@ unsafe extern "C" fn hashtable_dealloc(slf: *mut ffi::PyObject) {
             Level::Lifecycle,
             Origin::Module,
             "dealloc: releasing {} and {} values",
-            if (*obj).hash_func.is_null() { "no hash_func" } else { "hash_func" },
+            if (*obj).hash_func.is_null() {
+                "no hash_func"
+            } else {
+                "hash_func"
+            },
             (*obj).load
         );
         flush_trace();
@@ -634,6 +695,7 @@ unsafe extern "C" fn hashtable_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObje
 ///
 /// # Safety
 /// The GIL is held; `args` holds `nargs` borrowed references.
+#[inline]
 unsafe fn positional<const N: usize>(
     name: &str,
     args: *const *mut ffi::PyObject,
@@ -642,21 +704,8 @@ unsafe fn positional<const N: usize>(
 ) -> Option<[*mut ffi::PyObject; N]> {
     let given = nargs as usize;
     if given < required || given > N {
-        let message = if required == N {
-            format!(
-                "{name} expected {N} argument{}, got {given}",
-                if N == 1 { "" } else { "s" }
-            )
-        } else if given < required {
-            format!(
-                "{name} expected at least {required} argument{}, got {given}",
-                if required == 1 { "" } else { "s" }
-            )
-        } else {
-            format!("{name} expected at most {N} arguments, got {given}")
-        };
         // SAFETY: GIL held (caller).
-        return unsafe { raise(ffi::PyExc_TypeError, &message) };
+        return unsafe { wrong_arg_count(name, N, given, required) };
     }
     let mut out = [null_mut(); N];
     for (i, slot) in out.iter_mut().enumerate().take(given) {
@@ -664,6 +713,30 @@ unsafe fn positional<const N: usize>(
         *slot = unsafe { *args.add(i) };
     }
     Some(out)
+}
+
+/// The TypeError for a wrong number of positional arguments, out of line.
+///
+/// # Safety
+/// The GIL is held.
+#[cold]
+#[inline(never)]
+unsafe fn wrong_arg_count<T>(name: &str, n: usize, given: usize, required: usize) -> Option<T> {
+    let message = if required == n {
+        format!(
+            "{name} expected {n} argument{}, got {given}",
+            if n == 1 { "" } else { "s" }
+        )
+    } else if given < required {
+        format!(
+            "{name} expected at least {required} argument{}, got {given}",
+            if required == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("{name} expected at most {n} arguments, got {given}")
+    };
+    // SAFETY: GIL held (caller).
+    unsafe { raise(ffi::PyExc_TypeError, &message) }
 }
 
 /// Returns `obj` or None as a new reference.
@@ -978,11 +1051,13 @@ unsafe fn mapping_equals(
         if !is_mapping {
             return Some(None);
         }
-        let table = require_table(obj)?;
+        // len(other) can run Python code (a Mapping's __len__) that clears or
+        // re-initialises this table: look the table up only after it.
         let other_len = ffi::PyObject_Size(other);
         if other_len < 0 {
             return None;
         }
+        let table = require_table(obj)?;
         if other_len as usize != (*table).len() {
             return Some(Some(false));
         }

@@ -51,7 +51,33 @@ impl KeyArg {
 /// # Safety
 /// `key` is a valid object, the GIL is held, and the key object outlives the
 /// returned `KeyArg`.
+#[inline]
 pub(crate) unsafe fn key_arg(key: *mut ffi::PyObject) -> Option<KeyArg> {
+    // The common keys first, inline in every operation: an exact int that
+    // fits in i64, and an exact str (whose UTF-8 is its own data when ASCII).
+    // SAFETY: GIL held and `key` valid (caller); `key` is borrowed; the int
+    // conversion only reads it (no error is possible for an exact int without
+    // overflow, and an overflow takes the general path below).
+    unsafe {
+        if ffi::PyLong_CheckExact(key) != 0 {
+            let mut overflow = 0;
+            let value = ffi::PyLong_AsLongLongAndOverflow(key, &mut overflow);
+            if overflow == 0 && !(value == -1 && !ffi::PyErr_Occurred().is_null()) {
+                return Some(KeyArg::Int(value));
+            }
+        } else if ffi::PyUnicode_CheckExact(key) != 0 {
+            return str_key(key);
+        }
+        key_arg_general(key)
+    }
+}
+
+/// [`key_arg`] for every kind of key.
+///
+/// # Safety
+/// As [`key_arg`].
+#[inline(never)]
+unsafe fn key_arg_general(key: *mut ffi::PyObject) -> Option<KeyArg> {
     // SAFETY (whole body): GIL held and `key` valid (caller); every call below
     // takes a borrowed `key` and returns either plain data or a new reference
     // that is wrapped in `Strong` at once.
@@ -92,8 +118,12 @@ pub(crate) unsafe fn key_arg(key: *mut ffi::PyObject) -> Option<KeyArg> {
                 &format!("HashTable keys must be int, float or str, not {name}"),
             )
         } else {
-            // The message dict gives for the same key.
-            raise(ffi::PyExc_TypeError, &format!("unhashable type: '{name}'"))
+            // The message dict gives for the same key: dict gets it from
+            // PyObject_HashNotImplemented (the key's tp_hash, which runs no
+            // Python code), naming the type by its full tp_name
+            // ('hashtable.HashTable'), so let it raise its own.
+            ffi::PyObject_HashNotImplemented(key);
+            None
         }
     }
 }
@@ -137,6 +167,18 @@ unsafe fn big_int(key: *mut ffi::PyObject) -> Option<BigInt> {
 /// # Safety
 /// `key` is a str and the GIL is held.
 unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
+    // SAFETY: GIL held and `key` a str (caller). A compact ASCII str keeps
+    // its characters, which are also its UTF-8, inside the object, unchanged
+    // for its lifetime: no conversion and no call needed.
+    unsafe {
+        if ffi::PyUnicode_IS_COMPACT_ASCII(key) != 0 {
+            return Some(KeyArg::Str {
+                ptr: ffi::PyUnicode_DATA(key).cast(),
+                len: ffi::PyUnicode_GET_LENGTH(key) as usize,
+                _owner: None,
+            });
+        }
+    }
     let mut len: ffi::Py_ssize_t = 0;
     // SAFETY: GIL held; the returned buffer is owned by `key` (borrowed).
     let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(key, &mut len) };
@@ -201,11 +243,24 @@ pub(crate) unsafe fn key_object(key: &Key) -> Option<Strong> {
                     16,
                 ))
             }
-            Key::Str(s) => Strong::from_new(ffi::PyUnicode_DecodeUTF8(
-                s.as_ptr().cast(),
-                s.len() as ffi::Py_ssize_t,
-                c"surrogatepass".as_ptr(),
-            )),
+            Key::Str(s) => str_object(s),
+            Key::ShortStr(s) => str_object(s.as_bytes()),
         }
+    }
+}
+
+/// A new reference to the str whose UTF-8 ("surrogatepass") bytes are `s`.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn str_object(s: &[u8]) -> Option<Strong> {
+    // SAFETY: GIL held (caller); `s` is a valid buffer of `s.len()` bytes; a
+    // new reference or NULL with an exception set, which `from_new` takes over.
+    unsafe {
+        Strong::from_new(ffi::PyUnicode_DecodeUTF8(
+            s.as_ptr().cast(),
+            s.len() as ffi::Py_ssize_t,
+            c"surrogatepass".as_ptr(),
+        ))
     }
 }

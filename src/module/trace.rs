@@ -3,6 +3,7 @@
 //! with `contextlib.redirect_stdout`.
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3_ffi as ffi;
 
@@ -40,11 +41,26 @@ thread_local! {
 /// lines wait here until the module layer, holding no borrow, calls [`flush`].
 pub(crate) fn queue_line(line: &str) {
     PENDING.with(|p| p.borrow_mut().push(line.to_owned()));
+    QUEUED.fetch_add(1, Ordering::Relaxed);
 }
+
+/// Lines queued in all threads and not yet taken by [`flush`]. A thread
+/// always sees its own increments, so zero means this thread has nothing
+/// queued: `flush`, called several times per table operation, then returns
+/// without touching thread-local storage (a function call in a shared object).
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
 /// Writes every queued line, in order. Call only where no borrow of a table
 /// is alive: the writing may run Python code.
+#[inline]
 pub(crate) fn flush() {
+    if QUEUED.load(Ordering::Relaxed) != 0 {
+        flush_queued();
+    }
+}
+
+#[cold]
+fn flush_queued() {
     let lines = PENDING.with(|p| {
         let mut pending = p.borrow_mut();
         if pending.is_empty() {
@@ -53,6 +69,7 @@ pub(crate) fn flush() {
             std::mem::take(&mut *pending)
         }
     });
+    QUEUED.fetch_sub(lines.len(), Ordering::Relaxed);
     for line in lines {
         write_line(&line);
     }
