@@ -7,6 +7,7 @@ PYTHON ?= python3
 
 demo:
 	$(PYTHON) -c "import setuptools_rust" 2>/dev/null || $(PYTHON) -m pip install -q setuptools setuptools-rust
+	$(PYTHON) -m pip install -q -r requirements-extras.txt || echo "(optional extras for examples/explore.py not installed)"
 	$(PYTHON) setup.py -q build
 	$(PYTHON) examples/its_usable.py
 

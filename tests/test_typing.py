@@ -1,0 +1,159 @@
+"""The type stubs (src/hashtable.pyi, copied next to the module by the build).
+
+`mypy --strict` must accept an example that uses every part of the module
+(and the same example must run, so the stubs describe what really happens),
+and must reject obviously wrong uses, each with the error expected on its line.
+"""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import _build
+
+pytest.importorskip("mypy", reason="mypy is in tests/requirements.txt")
+
+GOOD = '''\
+from collections.abc import MutableMapping
+from typing import Any, Dict, List, Tuple, Union
+
+import hashtable
+from hashtable import HashTable
+
+Key = Union[int, float, str]
+
+
+def fill(m: "MutableMapping[Key, Any]", n: int) -> int:
+    for i in range(n):
+        m[i] = str(i)
+    return len(m)
+
+
+def my_hash(key: Key) -> int:
+    return len(str(key))
+
+
+h = HashTable(8, 0.75, hash_func=hash)
+naive = HashTable(hash_func=None)
+custom = HashTable(size=2, hash_func=my_hash)
+lam = HashTable(hash_func=lambda key: 3)
+same: HashTable = h.set("a", 1).set(2, [1]).set(2.5, None)
+assert same is h
+anything: Any = h.get("a")
+fallback: Any = h.get("missing", 0)
+popped: Any = h.pop("a")
+missing: Any = h.pop("b", None)
+h["k"] = 1
+del h["k"]
+n: int = len(h)
+present: bool = "k" in h and 2 in h.keys() and None in h.values()
+for key in h:
+    k: Key = key
+for key, value in h.items():
+    pair: Tuple[Key, Any] = (key, value)
+size: int = h.size
+load: int = h.load
+max_load: float = h.max_load
+func = custom.hash_func
+if func is not None:
+    hashed: int = func("xyz")
+h.update({"x": 1})
+h.update([("y", 2), (3, 4)])
+h.update(z=3)
+h.update({"w": 0}, v=5)
+copied: HashTable = h.copy()
+default: Any = h.setdefault("new", [])
+item: Tuple[Key, Any] = h.popitem()
+equal: bool = h == {"x": 1} or h != copied
+
+
+class Sub(HashTable):
+    pass
+
+
+sub: Sub = Sub.fromkeys(["a", "b"], 0)
+base: HashTable = HashTable.fromkeys(range(3))
+stats = h.stats()
+longest: int = stats["longest_chain"]
+histogram: List[int] = stats["histogram"]
+as_dict: Dict[str, Any] = dict(stats)
+previous = hashtable.set_trace("off")
+hashtable.set_trace(previous)
+naive_hash: int = hashtable.naive_hash(3.5) + hashtable.naive_hash("abc")
+bugs: Tuple[str, ...] = hashtable.BUGS
+filled: int = fill(HashTable(), 10)
+h.clear()
+print("ran", filled, len(sub), naive_hash)
+'''
+
+# Each line: wrong code, then a fragment mypy's message for that line must
+# contain (alternatives separated by "|": wording differs between mypy versions).
+BAD = [
+    ('h.set("a")', 'Missing positional argument "value"|Too few arguments for "set"'),
+    ('h.size = 3', 'read-only'),
+    ('h.load += 1', 'read-only'),
+    ('h.hash_func = None', 'read-only'),
+    ('h[(1, 2)] = 3', 'Invalid index type'),
+    ('h.get(key="a")', 'Unexpected keyword argument "key"'),
+    ('HashTable(size="4")', 'Argument "size" to "HashTable" has incompatible type "str"'),
+    ('HashTable(hash_func=str)', 'Argument "hash_func" to "HashTable" has incompatible type'),
+    ('hashtable.set_trace("verbose")', 'Argument 1 to "set_trace" has incompatible type'),
+    ('hashtable.naive_hash(b"x")', 'Argument 1 to "naive_hash" has incompatible type "bytes"'),
+    ('x: str = h.stats()["load"]', 'Incompatible types in assignment'),
+    ('h.update(1)', 'No overload variant of "update"'),
+    ('hashtable.no_such_function()', 'has no attribute "no_such_function"'),
+]
+
+
+def run_mypy(tmp_path, source):
+    path = tmp_path / "example.py"
+    path.write_text(source)
+    env = dict(os.environ, MYPYPATH=_build.lib_dir())
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-color-output", "--show-error-codes",
+         "--cache-dir", str(tmp_path / ".mypy_cache"), str(path)],
+        env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_stubs_are_shipped_next_to_the_module():
+    stub = os.path.join(_build.lib_dir(), "hashtable.pyi")
+    assert os.path.isfile(stub)
+    repo_stub = os.path.join(_build.REPO, "src", "hashtable.pyi")
+    with open(stub) as built, open(repo_stub) as source:
+        assert built.read() == source.read(), "rebuild: build/lib.*/hashtable.pyi is stale"
+
+
+def test_stubs_name_everything_the_module_has():
+    import hashtable
+    with open(os.path.join(_build.lib_dir(), "hashtable.pyi")) as f:
+        stub = f.read()
+    for name in dir(hashtable):
+        if not name.startswith("__"):
+            assert re.search(r"^(def |class )?%s\b" % re.escape(name), stub, re.M), name
+    for name in dir(hashtable.HashTable):
+        if not name.startswith("_"):
+            assert re.search(r"def %s\b" % re.escape(name), stub), name
+
+
+def test_mypy_strict_accepts_an_example_and_the_example_runs(tmp_path, child):
+    done = run_mypy(tmp_path, GOOD)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Success" in done.stdout
+    ran = child(GOOD)
+    assert "ran 10 2" in ran.stdout
+
+
+def test_mypy_strict_reports_wrong_uses(tmp_path):
+    prelude = "import hashtable\nfrom hashtable import HashTable\nh = HashTable()\n"
+    source = prelude + "".join(code + "\n" for code, _ in BAD)
+    done = run_mypy(tmp_path, source)
+    assert done.returncode == 1, done.stdout + done.stderr
+    first = prelude.count("\n") + 1
+    for offset, (code, expected) in enumerate(BAD):
+        line = first + offset
+        messages = [m for m in done.stdout.splitlines() if m.split(":")[1:2] == [str(line)]]
+        assert any(e in m for m in messages for e in expected.split("|")), (
+            code, expected, messages, done.stdout)
