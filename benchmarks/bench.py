@@ -49,16 +49,7 @@ hashtable = _build.load()
 hashtable.set_trace("off")
 HashTable = hashtable.HashTable
 
-KNUTH = 2654435761
-
-
-def talk_hash(key):
-    """The talk's home-made hash function (examples/its_usable.py, without the print)."""
-    if isinstance(key, int):
-        return key * KNUTH % 2**32
-    if isinstance(key, float):
-        return math.ceil(key * KNUTH % 2**32)
-    return int("".join(f"{ord(c):03d}" for c in key))
+from _talk_hash import KNUTH, talk_hash  # noqa: E402
 
 
 _MISSING = object()

@@ -24,7 +24,6 @@ and prints a summary table; without matplotlib it prints every result as a
 table instead. tqdm, when installed, draws the progress bar.
 """
 import argparse
-import math
 import os
 import random
 import statistics
@@ -40,16 +39,7 @@ hashtable.set_trace("off")
 HashTable = hashtable.HashTable
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KNUTH = 2654435761  # Knuth's multiplicative constant, about 2**32 / golden ratio
-
-
-def talk_hash(key):
-    """The talk's home-made hash function (as in examples/its_usable.py, without the print)."""
-    if isinstance(key, int):
-        return key * KNUTH % 2**32
-    if isinstance(key, float):
-        return math.ceil(key * KNUTH % 2**32)
-    return int("".join(f"{ord(c):03d}" for c in key))
+from _talk_hash import talk_hash  # noqa: E402
 
 
 def constant_hash(key):
