@@ -28,6 +28,8 @@ use std::ptr::{NonNull, null_mut};
 
 use pyo3_ffi as ffi;
 
+use super::callout;
+
 use super::keys::{KeyArg, key_arg, key_object};
 use super::refs::{Strong, raise, repr_of, type_name};
 use super::trace::flush as flush_trace;
@@ -218,7 +220,7 @@ unsafe fn hash_key_general(
         }
         HashKind::Builtin => {
             // SAFETY: GIL held; `key` is live. -1 is never a valid hash: it means an error.
-            let hash = unsafe { ffi::PyObject_Hash(key) };
+            let hash = unsafe { callout::PyObject_Hash(key) };
             if hash == -1 {
                 return None;
             }
@@ -241,7 +243,8 @@ unsafe fn hash_key_general(
             let func = unsafe { Strong::from_borrowed(func) };
             // SAFETY: GIL held; a new reference to the result, or NULL with
             // the hash function's own exception set, which we propagate unchanged.
-            let result = unsafe { Strong::from_new(ffi::PyObject_CallOneArg(func.as_ptr(), key)) }?;
+            let result =
+                unsafe { Strong::from_new(callout::PyObject_CallOneArg(func.as_ptr(), key)) }?;
             // SAFETY: GIL held; `result` is live.
             if unsafe { ffi::PyLong_Check(result.as_ptr()) } == 0 {
                 // SAFETY: GIL held; both objects are live for the message.
@@ -357,7 +360,7 @@ unsafe fn release_references(obj: *mut HashTableObject) {
         // The talk's second bug: without this line every table leaks a
         // reference to its hash function (the `forget-decref` lesson).
         #[cfg(not(feature = "forget-decref"))]
-        ffi::Py_XDECREF(hash_func);
+        callout::Py_XDECREF(hash_func);
         #[cfg(feature = "forget-decref")]
         let _ = hash_func;
 
@@ -426,7 +429,7 @@ unsafe extern "C" fn hashtable_new(
     // collector for GC types) or NULL with MemoryError set.
     unsafe {
         let alloc = (*subtype).tp_alloc.expect("every ready type has tp_alloc");
-        let slf = alloc(subtype, 0);
+        let slf = callout::call_tp_alloc(alloc, subtype, 0);
         if let Some(obj) = slf.cast::<HashTableObject>().as_mut() {
             obj.table = null_mut();
             obj.hash_func = null_mut();
@@ -581,7 +584,7 @@ unsafe fn with_hash_func(mut args: InitArgs, obj: *mut ffi::PyObject) -> Option<
             // The original module's bug: it released the builtins dict it
             // had only borrowed (the `decref-borrowed` lesson).
             #[cfg(feature = "decref-borrowed")]
-            ffi::Py_DECREF(builtins);
+            callout::Py_DECREF(builtins);
             let Some(hash) = NonNull::new(builtin_hash) else {
                 return raise(ffi::PyExc_RuntimeError, "builtins.hash is missing");
             };
@@ -648,7 +651,7 @@ unsafe extern "C" fn hashtable_init(
         (*obj).initial_size = parsed.size;
         sync_members(obj);
         flush_trace();
-        ffi::Py_XDECREF(old_func);
+        callout::Py_XDECREF(old_func);
         if !old_table.is_null() {
             free_table(Box::from_raw(old_table));
         }
@@ -897,7 +900,7 @@ unsafe extern "C" fn hashtable_pop(
             Some(value) => value.into_raw(),
             None if !default.is_null() => new_ref_or_none(default),
             None => {
-                ffi::PyErr_SetObject(ffi::PyExc_KeyError, key);
+                callout::PyErr_SetObject(ffi::PyExc_KeyError, key);
                 null_mut()
             }
         }
@@ -950,7 +953,7 @@ unsafe extern "C" fn hashtable_subscript(
         match lookup(slf.cast(), "__getitem__", key) {
             Some(Some(value)) => value.into_raw(),
             Some(None) => {
-                ffi::PyErr_SetObject(ffi::PyExc_KeyError, key);
+                callout::PyErr_SetObject(ffi::PyExc_KeyError, key);
                 null_mut()
             }
             None => null_mut(),
@@ -973,7 +976,7 @@ unsafe extern "C" fn hashtable_ass_subscript(
             // The removed value is released here, after the table is consistent.
             Some(Some(_removed)) => 0,
             Some(None) => {
-                ffi::PyErr_SetObject(ffi::PyExc_KeyError, key);
+                callout::PyErr_SetObject(ffi::PyExc_KeyError, key);
                 -1
             }
             None => -1,
@@ -1038,12 +1041,13 @@ unsafe fn mapping_equals(
         {
             true
         } else {
-            let abc = Strong::from_new(ffi::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
-            let mapping = Strong::from_new(ffi::PyObject_GetAttrString(
+            let abc =
+                Strong::from_new(callout::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
+            let mapping = Strong::from_new(callout::PyObject_GetAttrString(
                 abc.as_ptr(),
                 c"Mapping".as_ptr(),
             ))?;
-            match ffi::PyObject_IsInstance(other, mapping.as_ptr()) {
+            match callout::PyObject_IsInstance(other, mapping.as_ptr()) {
                 -1 => return None,
                 r => r == 1,
             }
@@ -1053,7 +1057,7 @@ unsafe fn mapping_equals(
         }
         // len(other) can run Python code (a Mapping's __len__) that clears or
         // re-initialises this table: look the table up only after it.
-        let other_len = ffi::PyObject_Size(other);
+        let other_len = callout::PyObject_Size(other);
         if other_len < 0 {
             return None;
         }
@@ -1063,14 +1067,15 @@ unsafe fn mapping_equals(
         }
         for (key, value) in snapshot(table)? {
             let key = key_object(&key)?;
-            let Some(theirs) = Strong::from_new(ffi::PyObject_GetItem(other, key.as_ptr())) else {
+            let Some(theirs) = Strong::from_new(callout::PyObject_GetItem(other, key.as_ptr()))
+            else {
                 if ffi::PyErr_ExceptionMatches(ffi::PyExc_KeyError) != 0 {
-                    ffi::PyErr_Clear();
+                    callout::PyErr_Clear();
                     return Some(Some(false));
                 }
                 return None;
             };
-            match ffi::PyObject_RichCompareBool(value.as_ptr(), theirs.as_ptr(), ffi::Py_EQ) {
+            match callout::PyObject_RichCompareBool(value.as_ptr(), theirs.as_ptr(), ffi::Py_EQ) {
                 -1 => return None,
                 0 => return Some(Some(false)),
                 _ => {}
@@ -1200,7 +1205,7 @@ unsafe extern "C" fn hashtable_popitem(
         let Some(key) = key_object(&key) else {
             return null_mut();
         };
-        let Some(pair) = Strong::from_new(ffi::PyTuple_New(2)) else {
+        let Some(pair) = Strong::from_new(callout::PyTuple_New(2)) else {
             return null_mut();
         };
         // PyTuple_SetItem steals both references.
@@ -1217,12 +1222,13 @@ unsafe extern "C" fn hashtable_popitem(
 unsafe fn update_from_pairs(obj: *mut HashTableObject, pairs: *mut ffi::PyObject) -> Option<()> {
     // SAFETY: as the caller's; references made here are owned by Strongs.
     unsafe {
-        let iter = Strong::from_new(ffi::PyObject_GetIter(pairs))?;
+        let iter = Strong::from_new(callout::PyObject_GetIter(pairs))?;
         let mut index = 0usize;
-        while let Some(item) = Strong::from_new(ffi::PyIter_Next(iter.as_ptr())) {
-            let Some(pair) = Strong::from_new(ffi::PySequence_Fast(item.as_ptr(), c"".as_ptr()))
+        while let Some(item) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
+            let Some(pair) =
+                Strong::from_new(callout::PySequence_Fast(item.as_ptr(), c"".as_ptr()))
             else {
-                ffi::PyErr_Clear();
+                callout::PyErr_Clear();
                 return raise(
                     ffi::PyExc_TypeError,
                     &format!(
@@ -1262,14 +1268,12 @@ unsafe fn update_from_mapping(
 ) -> Option<()> {
     // SAFETY: as the caller's; references made here are owned by Strongs.
     unsafe {
-        let keys = Strong::from_new(ffi::PyObject_CallMethod(
-            mapping,
-            c"keys".as_ptr(),
-            std::ptr::null(),
-        ))?;
-        let iter = Strong::from_new(ffi::PyObject_GetIter(keys.as_ptr()))?;
-        while let Some(key) = Strong::from_new(ffi::PyIter_Next(iter.as_ptr())) {
-            let value = Strong::from_new(ffi::PyObject_GetItem(mapping, key.as_ptr()))?;
+        let keys_method =
+            Strong::from_new(callout::PyObject_GetAttrString(mapping, c"keys".as_ptr()))?;
+        let keys = Strong::from_new(callout::PyObject_CallNoArgs(keys_method.as_ptr()))?;
+        let iter = Strong::from_new(callout::PyObject_GetIter(keys.as_ptr()))?;
+        while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
+            let value = Strong::from_new(callout::PyObject_GetItem(mapping, key.as_ptr()))?;
             set_item(obj, "update", key.as_ptr(), value.as_ptr())?;
         }
         if ffi::PyErr_Occurred().is_null() {
@@ -1303,7 +1307,7 @@ unsafe extern "C" fn hashtable_update(
         }
         if nargs == 1 {
             let other = ffi::PyTuple_GetItem(args, 0); // borrowed from args
-            let done = if ffi::PyObject_HasAttrString(other, c"keys".as_ptr()) != 0 {
+            let done = if callout::PyObject_HasAttrString(other, c"keys".as_ptr()) != 0 {
                 update_from_mapping(obj, other)
             } else {
                 update_from_pairs(obj, other)
@@ -1314,7 +1318,7 @@ unsafe extern "C" fn hashtable_update(
         }
         if !kwargs.is_null() {
             // A list of (name, value) pairs: a snapshot the hash function cannot change.
-            let Some(items) = Strong::from_new(ffi::PyDict_Items(kwargs)) else {
+            let Some(items) = Strong::from_new(callout::PyDict_Items(kwargs)) else {
                 return null_mut();
             };
             if update_from_pairs(obj, items.as_ptr()).is_none() {
@@ -1414,7 +1418,7 @@ unsafe extern "C" fn hashtable_fromkeys(
         } else {
             value
         };
-        let Some(table) = Strong::from_new(ffi::PyObject_CallNoArgs(cls)) else {
+        let Some(table) = Strong::from_new(callout::PyObject_CallNoArgs(cls)) else {
             return null_mut();
         };
         if ffi::PyObject_TypeCheck(table.as_ptr(), &raw mut HASHTABLE_TYPE) == 0 {
@@ -1424,10 +1428,10 @@ unsafe extern "C" fn hashtable_fromkeys(
             );
             return null_mut();
         }
-        let Some(iter) = Strong::from_new(ffi::PyObject_GetIter(iterable)) else {
+        let Some(iter) = Strong::from_new(callout::PyObject_GetIter(iterable)) else {
             return null_mut();
         };
-        while let Some(key) = Strong::from_new(ffi::PyIter_Next(iter.as_ptr())) {
+        while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
             if set_item(table.as_ptr().cast(), "fromkeys", key.as_ptr(), value).is_none() {
                 return null_mut();
             }
@@ -1458,7 +1462,7 @@ unsafe extern "C" fn hashtable_stats(
             s.load as f64 / non_empty as f64
         };
         let Some(histogram) =
-            Strong::from_new(ffi::PyList_New(s.histogram.len() as ffi::Py_ssize_t))
+            Strong::from_new(callout::PyList_New(s.histogram.len() as ffi::Py_ssize_t))
         else {
             return null_mut();
         };
@@ -1469,29 +1473,37 @@ unsafe extern "C" fn hashtable_stats(
                 return null_mut();
             }
         }
-        ffi::Py_BuildValue(
-            c"{s:n,s:n,s:d,s:d,s:K,s:n,s:n,s:d,s:O,s:n}".as_ptr(),
-            c"buckets".as_ptr(),
-            s.buckets as ffi::Py_ssize_t,
-            c"load".as_ptr(),
-            s.load as ffi::Py_ssize_t,
-            c"load_factor".as_ptr(),
-            s.load as f64 / s.buckets as f64,
-            c"max_load".as_ptr(),
-            s.max_load,
-            c"resizes".as_ptr(),
-            s.resizes as std::ffi::c_ulonglong,
-            c"empty_buckets".as_ptr(),
-            s.empty_buckets as ffi::Py_ssize_t,
-            c"longest_chain".as_ptr(),
-            s.longest_chain as ffi::Py_ssize_t,
-            c"mean_chain".as_ptr(),
-            mean_chain,
-            c"histogram".as_ptr(),
-            histogram.as_ptr(),
-            c"colliding_keys".as_ptr(),
-            s.colliding_keys as ffi::Py_ssize_t,
-        )
+        let Some(dict) = Strong::from_new(callout::PyDict_New()) else {
+            return null_mut();
+        };
+        let size = |n: usize| ffi::PyLong_FromSize_t(n);
+        let entries = [
+            (c"buckets", size(s.buckets)),
+            (c"load", size(s.load)),
+            (
+                c"load_factor",
+                ffi::PyFloat_FromDouble(s.load as f64 / s.buckets as f64),
+            ),
+            (c"max_load", ffi::PyFloat_FromDouble(s.max_load)),
+            (c"resizes", ffi::PyLong_FromUnsignedLongLong(s.resizes)),
+            (c"empty_buckets", size(s.empty_buckets)),
+            (c"longest_chain", size(s.longest_chain)),
+            (c"mean_chain", ffi::PyFloat_FromDouble(mean_chain)),
+            (c"histogram", histogram.into_raw()),
+            (c"colliding_keys", size(s.colliding_keys)),
+        ];
+        // Each value is a new reference, or NULL after a failed call: set it
+        // and release ours (the dict takes its own); after a failure, only
+        // release the rest.
+        let mut ok = true;
+        for (name, value) in entries {
+            let value = Strong::from_new(value);
+            ok = ok
+                && value.is_some_and(|v| {
+                    ffi::PyDict_SetItemString(dict.as_ptr(), name.as_ptr(), v.as_ptr()) == 0
+                });
+        }
+        if ok { dict.into_raw() } else { null_mut() }
     }
 }
 

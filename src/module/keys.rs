@@ -9,6 +9,7 @@ use std::ptr::NonNull;
 
 use pyo3_ffi as ffi;
 
+use super::callout;
 use super::refs::{Strong, raise, type_name};
 use crate::library::{BigInt, Key, KeyRef};
 
@@ -118,11 +119,12 @@ unsafe fn key_arg_general(key: *mut ffi::PyObject) -> Option<KeyArg> {
                 &format!("HashTable keys must be int, float or str, not {name}"),
             )
         } else {
-            // The message dict gives for the same key: dict gets it from
-            // PyObject_HashNotImplemented (the key's tp_hash, which runs no
-            // Python code), naming the type by its full tp_name
-            // ('hashtable.HashTable'), so let it raise its own.
-            ffi::PyObject_HashNotImplemented(key);
+            // The message dict gives for the same key: dict hashes the key,
+            // and its tp_hash (PyObject_HashNotImplemented, C code) raises
+            // TypeError naming the type by its full tp_name
+            // ('hashtable.HashTable'). So hash it too, and let that raise.
+            let hash = callout::PyObject_Hash(key);
+            debug_assert_eq!(hash, -1, "an unhashable type's hash fails");
             None
         }
     }
@@ -195,7 +197,7 @@ unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
         if ffi::PyErr_ExceptionMatches(ffi::PyExc_UnicodeEncodeError) == 0 {
             return None;
         }
-        ffi::PyErr_Clear();
+        callout::PyErr_Clear();
     }
     // SAFETY: GIL held; a new reference to a bytes object, or NULL.
     let bytes = unsafe {

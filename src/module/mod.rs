@@ -4,6 +4,8 @@
 //! Every `unsafe` block and every reference count of the crate is in this
 //! directory. The files:
 //! - `hashtable_type.rs`: the `HashTable` type (object struct, slots, methods);
+//! - `callout.rs`: every C-API call from which Python code can run, made so
+//!   that a daemon thread ended inside it at shutdown cannot abort the process;
 //! - `keys.rs`: Python keys to library keys and back;
 //! - `refs.rs`: owned references (`Strong`) and error helpers;
 //! - `trace.rs`: where trace lines go (`sys.stdout`);
@@ -14,6 +16,7 @@
 
 mod alloc;
 mod c_abi;
+mod callout;
 mod hashtable_type;
 mod keys;
 mod layout;
@@ -81,11 +84,7 @@ unsafe extern "C" fn set_trace(
             raise::<()>(ffi::PyExc_ValueError, &bad_level_message("level", &name));
             return null_mut();
         };
-        let previous = library_trace::set_level(new).name();
-        ffi::PyUnicode_FromStringAndSize(
-            previous.as_ptr().cast(),
-            previous.len() as ffi::Py_ssize_t,
-        )
+        new_str(library_trace::set_level(new).name())
     }
 }
 
@@ -138,28 +137,40 @@ unsafe fn add_object(
     Some(())
 }
 
-/// A tuple of str, as a new reference.
+/// A tuple of `len` items, item `i` made by `item(i)` (a new reference, or
+/// NULL with an exception set), as a new reference.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn str_tuple(items: &[String]) -> *mut ffi::PyObject {
+unsafe fn tuple_of(
+    len: usize,
+    mut item: impl FnMut(usize) -> *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: GIL held; PyTuple_New returns a new reference, and
     // PyTuple_SetItem steals the new reference of each item (also on failure).
     unsafe {
-        let Some(tuple) = Strong::from_new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t)) else {
+        let Some(tuple) = Strong::from_new(callout::PyTuple_New(len as ffi::Py_ssize_t)) else {
             return null_mut();
         };
-        for (i, item) in items.iter().enumerate() {
-            let s = ffi::PyUnicode_FromStringAndSize(
-                item.as_ptr().cast(),
-                item.len() as ffi::Py_ssize_t,
-            );
-            if s.is_null() || ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, s) < 0 {
+        for i in 0..len {
+            let value = item(i);
+            if value.is_null()
+                || ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, value) < 0
+            {
                 return null_mut();
             }
         }
         tuple.into_raw()
     }
+}
+
+/// A new str, or NULL with an exception set.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn new_str(text: &str) -> *mut ffi::PyObject {
+    // SAFETY: GIL held; a valid UTF-8 buffer of the given length.
+    unsafe { ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as ffi::Py_ssize_t) }
 }
 
 /// `hashtable._LAYOUT`: the layout comparison, ((name, C value, Rust value), ...).
@@ -168,26 +179,17 @@ unsafe fn str_tuple(items: &[String]) -> *mut ffi::PyObject {
 /// The GIL is held.
 unsafe fn layout_tuple() -> *mut ffi::PyObject {
     let rows = layout::comparison();
-    // SAFETY: GIL held; as str_tuple, with items built by Py_BuildValue (new references).
+    // SAFETY: GIL held; every item is a new reference or NULL.
     unsafe {
-        let Some(tuple) = Strong::from_new(ffi::PyTuple_New(rows.len() as ffi::Py_ssize_t)) else {
-            return null_mut();
-        };
-        for (i, (name, c_value, rust_value)) in rows.iter().enumerate() {
-            let name = std::ffi::CString::new(name.as_str()).expect("probe names have no NUL");
+        tuple_of(rows.len(), |i| {
+            let (name, c_value, rust_value) = &rows[i];
             let rust_value = rust_value.map_or(-1, |v| v as ffi::Py_ssize_t);
-            let row = ffi::Py_BuildValue(
-                c"(snn)".as_ptr(),
-                name.as_ptr(),
-                *c_value as ffi::Py_ssize_t,
-                rust_value,
-            );
-            if row.is_null() || ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, row) < 0
-            {
-                return null_mut();
-            }
-        }
-        tuple.into_raw()
+            tuple_of(3, |j| match j {
+                0 => new_str(name),
+                1 => ffi::PyLong_FromSsize_t(*c_value as ffi::Py_ssize_t),
+                _ => ffi::PyLong_FromSsize_t(rust_value),
+            })
+        })
     }
 }
 
@@ -221,33 +223,28 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
     unsafe {
         let tp = &raw mut hashtable_type::HASHTABLE_TYPE;
         for ready in [tp, &raw mut views::ITER_TYPE, &raw mut views::VIEW_TYPE] {
-            if ffi::PyType_Ready(ready) < 0 {
+            if callout::PyType_Ready(ready) < 0 {
                 return None;
             }
         }
         // The module gets its own reference to the static type.
         ffi::Py_INCREF(tp.cast());
         add_object(module, c"HashTable", tp.cast())?;
-        let bugs: Vec<String> = BUGS
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(n, _)| (*n).to_owned())
-            .collect();
-        add_object(module, c"BUGS", str_tuple(&bugs))?;
+        let bugs: Vec<&str> = BUGS.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
+        add_object(module, c"BUGS", tuple_of(bugs.len(), |i| new_str(bugs[i])))?;
         add_object(module, c"_LAYOUT", layout_tuple())?;
         // isinstance(h, collections.abc.MutableMapping) is True.
-        let abc = Strong::from_new(ffi::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
-        let mutable_mapping = Strong::from_new(ffi::PyObject_GetAttrString(
+        let abc = Strong::from_new(callout::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
+        let mutable_mapping = Strong::from_new(callout::PyObject_GetAttrString(
             abc.as_ptr(),
             c"MutableMapping".as_ptr(),
         ))?;
-        // "O" passes the type as a borrowed argument; the result is a new reference.
-        Strong::from_new(ffi::PyObject_CallMethod(
+        let register = Strong::from_new(callout::PyObject_GetAttrString(
             mutable_mapping.as_ptr(),
             c"register".as_ptr(),
-            c"O".as_ptr(),
-            tp,
         ))?;
+        // The type is passed borrowed; the result (the type again) is a new reference.
+        Strong::from_new(callout::PyObject_CallOneArg(register.as_ptr(), tp.cast()))?;
     }
     crate::trace!(
         Level::Lifecycle,

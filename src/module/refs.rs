@@ -12,6 +12,8 @@ use std::ptr::NonNull;
 
 use pyo3_ffi as ffi;
 
+use super::callout;
+
 /// A strong reference we own. Dropping it is `Py_DECREF`, which may run
 /// arbitrary Python code (`__del__`), so drop one only when every structure
 /// it could reach is consistent.
@@ -59,7 +61,7 @@ impl Drop for Strong {
     fn drop(&mut self) {
         // SAFETY: we own one reference to a live object; every `Strong` is
         // created and dropped by module code that holds the GIL.
-        unsafe { ffi::Py_DECREF(self.0.as_ptr()) }
+        unsafe { callout::Py_DECREF(self.0.as_ptr()) }
     }
 }
 
@@ -71,7 +73,7 @@ impl Drop for Strong {
 pub(crate) unsafe fn raise<T>(exc: *mut ffi::PyObject, message: &str) -> Option<T> {
     let message = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
     // SAFETY: GIL held (caller); both pointers are valid for the call.
-    unsafe { ffi::PyErr_SetString(exc, message.as_ptr()) };
+    unsafe { callout::PyErr_SetString(exc, message.as_ptr()) };
     None
 }
 
@@ -93,9 +95,9 @@ pub(crate) unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
 /// `obj` is a valid object and the GIL is held.
 pub(crate) unsafe fn repr_of(obj: *mut ffi::PyObject) -> String {
     // SAFETY: GIL held (caller); PyObject_Repr returns a new reference or NULL.
-    let Some(repr) = (unsafe { Strong::from_new(ffi::PyObject_Repr(obj)) }) else {
+    let Some(repr) = (unsafe { Strong::from_new(callout::PyObject_Repr(obj)) }) else {
         // SAFETY: GIL held; drop the repr's exception, we only wanted a message.
-        unsafe { ffi::PyErr_Clear() };
+        unsafe { callout::PyErr_Clear() };
         return "<unrepresentable>".to_owned();
     };
     let mut len: ffi::Py_ssize_t = 0;
@@ -104,7 +106,7 @@ pub(crate) unsafe fn repr_of(obj: *mut ffi::PyObject) -> String {
     let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(repr.as_ptr(), &mut len) };
     if utf8.is_null() {
         // SAFETY: GIL held.
-        unsafe { ffi::PyErr_Clear() };
+        unsafe { callout::PyErr_Clear() };
         return "<unrepresentable>".to_owned();
     }
     // SAFETY: `utf8` points at `len` bytes owned by `repr`, alive here.

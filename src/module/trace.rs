@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3_ffi as ffi;
 
+use super::callout;
+
 /// Writes one line now.
 pub(crate) fn write_line(line: &str) {
     let Ok(text) = CString::new(format!("{line}\n")) else {
@@ -20,7 +22,7 @@ pub(crate) fn write_line(line: &str) {
         // falls back to the C stdout when sys.stdout is missing (as late in
         // interpreter shutdown), so it cannot fail or raise. It cuts output
         // at 1000 bytes; our lines are short.
-        unsafe { ffi::PySys_WriteStdout(c"%s".as_ptr(), text.as_ptr()) };
+        unsafe { callout::PySys_WriteStdout(&text) };
     } else {
         // No GIL (a foreign caller of the C ABI) or no interpreter: write
         // straight to file descriptor 1.

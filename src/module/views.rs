@@ -12,6 +12,8 @@ use std::ptr::{NonNull, null_mut};
 
 use pyo3_ffi as ffi;
 
+use super::callout;
+
 use super::hashtable_type::{self, lookup};
 use super::keys::key_object;
 use super::refs::{Strong, raise};
@@ -60,7 +62,7 @@ struct ViewObject {
 /// The GIL is held; `tp` is one of this file's ready types.
 unsafe fn alloc<T>(tp: *mut ffi::PyTypeObject) -> Option<*mut T> {
     // SAFETY: GIL held; a new reference or NULL with MemoryError set.
-    let obj = unsafe { ffi::PyType_GenericAlloc(tp, 0) };
+    let obj = unsafe { callout::PyType_GenericAlloc(tp, 0) };
     NonNull::new(obj.cast::<T>()).map(NonNull::as_ptr)
 }
 
@@ -124,7 +126,7 @@ unsafe fn entry_object(
                 let Some(key) = key_object(key) else {
                     return null_mut();
                 };
-                let Some(pair) = Strong::from_new(ffi::PyTuple_New(2)) else {
+                let Some(pair) = Strong::from_new(callout::PyTuple_New(2)) else {
                     return null_mut();
                 };
                 ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
@@ -159,7 +161,7 @@ unsafe extern "C" fn iter_clear(slf: *mut ffi::PyObject) -> c_int {
     // SAFETY: GIL held; the field is detached before its reference is released.
     unsafe {
         let table_obj = std::mem::replace(&mut (*slf.cast::<IterObject>()).table_obj, null_mut());
-        ffi::Py_XDECREF(table_obj);
+        callout::Py_XDECREF(table_obj);
     }
     0
 }
@@ -238,7 +240,7 @@ unsafe extern "C" fn view_dealloc(slf: *mut ffi::PyObject) {
     // view's table_obj is never null.
     unsafe {
         ffi::PyObject_GC_UnTrack(slf.cast());
-        ffi::Py_DECREF((*slf.cast::<ViewObject>()).table_obj);
+        callout::Py_DECREF((*slf.cast::<ViewObject>()).table_obj);
         let tp_free = (*ffi::Py_TYPE(slf))
             .tp_free
             .expect("ready types have tp_free");
@@ -284,7 +286,7 @@ unsafe extern "C" fn view_contains(slf: *mut ffi::PyObject, item: *mut ffi::PyOb
                 let value = ffi::PyTuple_GetItem(item, 1); // borrowed
                 match lookup(table_obj, "__contains__", key) {
                     Some(Some(found)) => {
-                        ffi::PyObject_RichCompareBool(found.as_ptr(), value, ffi::Py_EQ)
+                        callout::PyObject_RichCompareBool(found.as_ptr(), value, ffi::Py_EQ)
                     }
                     Some(None) => 0,
                     None => -1,
@@ -293,10 +295,10 @@ unsafe extern "C" fn view_contains(slf: *mut ffi::PyObject, item: *mut ffi::PyOb
             ViewKind::Values => {
                 // Compare against a list of the values: == runs Python code,
                 // which must not meet a borrowed table.
-                let Some(values) = Strong::from_new(ffi::PySequence_List(slf)) else {
+                let Some(values) = Strong::from_new(callout::PySequence_List(slf)) else {
                     return -1;
                 };
-                ffi::PySequence_Contains(values.as_ptr(), item)
+                callout::PySequence_Contains(values.as_ptr(), item)
             }
         }
     }
@@ -306,10 +308,10 @@ unsafe extern "C" fn view_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: GIL held; every reference made here is new and released by Strong.
     unsafe {
         let kind = (*slf.cast::<ViewObject>()).kind;
-        let Some(list) = Strong::from_new(ffi::PySequence_List(slf)) else {
+        let Some(list) = Strong::from_new(callout::PySequence_List(slf)) else {
             return null_mut();
         };
-        let Some(inner) = Strong::from_new(ffi::PyObject_Repr(list.as_ptr())) else {
+        let Some(inner) = Strong::from_new(callout::PyObject_Repr(list.as_ptr())) else {
             return null_mut();
         };
         let name = std::ffi::CString::new(kind.name()).expect("no NUL");
