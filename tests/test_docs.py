@@ -1,0 +1,47 @@
+"""The docs quote the source as it is.
+
+docs/*.md and README.md show excerpts of the Rust code in ```rust blocks
+(the buggy line next to the right one, for the lessons). An excerpt may skip
+lines with a line that is only "..."; every run of lines between those must
+appear, verbatim and in one piece, in a file under src/.
+"""
+import glob
+import os
+import re
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = sorted(glob.glob(os.path.join(REPO, "docs", "*.md"))) + [os.path.join(REPO, "README.md")]
+
+
+def _excerpts():
+    for path in DOCS:
+        with open(path) as f:
+            text = f.read()
+        for match in re.finditer(r"^```rust\n(.*?)^```", text, re.S | re.M):
+            line = text[:match.start()].count("\n") + 1
+            yield pytest.param(match.group(1), id="%s:%d" % (os.path.relpath(path, REPO), line))
+
+
+def _sources():
+    texts = []
+    for path in sorted(glob.glob(os.path.join(REPO, "src", "**", "*.rs"), recursive=True)):
+        with open(path) as f:
+            texts.append(f.read())
+    return texts
+
+
+SOURCES = _sources()
+
+
+def test_the_docs_quote_rust_code():
+    assert len(list(_excerpts())) >= 5
+
+
+@pytest.mark.parametrize("excerpt", list(_excerpts()))
+def test_rust_excerpt_is_in_the_source(excerpt):
+    chunks = re.split(r"^\s*\.\.\.\s*\n", excerpt, flags=re.M)
+    for chunk in chunks:
+        if chunk.strip():
+            assert any(chunk in source for source in SOURCES), "not in src/:\n" + chunk
