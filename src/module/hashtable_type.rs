@@ -22,7 +22,7 @@
 //! The deliberate bugs of the lessons (docs/walkthrough.md) sit next to the
 //! correct lines, switched by Cargo features; a normal build has none.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::mem::offset_of;
 use std::ptr::{NonNull, null_mut};
 
@@ -294,7 +294,7 @@ unsafe fn hash_key_general(
 unsafe extern "C" fn hashtable_traverse(
     slf: *mut ffi::PyObject,
     visit: ffi::visitproc,
-    arg: *mut c_void,
+    arg: *mut std::ffi::c_void,
 ) -> c_int {
     let obj = slf.cast::<HashTableObject>();
     // SAFETY: the collector passes a live HashTable and holds the GIL. The
