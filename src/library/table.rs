@@ -82,6 +82,9 @@ pub struct Table<V> {
     heads: Vec<u32>,
     slots: Vec<Slot<V>>,
     free_head: u32,
+    /// Every occupied slot lies below this index, so `pop_any` starts its
+    /// search here instead of at the end of a slab whose tail it has emptied.
+    occupied_end: usize,
     load: usize,
     max_load: f64,
     /// The largest load the current bucket count allows (`load / buckets <=
@@ -138,6 +141,7 @@ impl<V> Table<V> {
             heads: try_vec(buckets, NIL)?,
             slots: Vec::new(),
             free_head: NIL,
+            occupied_end: 0,
             load: 0,
             max_load,
             grow_above: max_load_for(buckets, max_load),
@@ -289,6 +293,7 @@ impl<V> Table<V> {
             (self.slots.len() - 1) as u32
         };
         self.heads[bucket] = index;
+        self.occupied_end = self.occupied_end.max(index as usize + 1);
         self.load += 1;
         self.version += 1;
         trace!(
@@ -396,11 +401,15 @@ impl<V> Table<V> {
     }
 
     /// Removes and returns some entry (the one last in slab order), or None.
+    ///
+    /// Draining a table with it costs time linear in its size: each search
+    /// starts where the previous one ended (`occupied_end`).
     pub fn pop_any(&mut self) -> Option<(Key, V)> {
-        let index = self
-            .slots
+        let found = self.slots[..self.occupied_end]
             .iter()
-            .rposition(|s| matches!(s, Slot::Occupied(_)))? as u32;
+            .rposition(|s| matches!(s, Slot::Occupied(_)));
+        self.occupied_end = found.unwrap_or(0);
+        let index = found? as u32;
         let hash = self.entry(index).hash;
         let bucket = Self::bucket_of(hash, self.heads.len());
         let mut prev = NIL;
@@ -409,6 +418,12 @@ impl<V> Table<V> {
             prev = i;
             i = self.entry(i).next;
         }
+        trace!(
+            Level::Calls,
+            Origin::Library,
+            "remove {} (hash {hash}) from bucket {bucket}: popped",
+            self.entry(index).key.as_ref()
+        );
         Some(self.unlink(bucket, prev, index))
     }
 
@@ -698,6 +713,31 @@ mod tests {
         assert_eq!(popped, (0..10).collect::<Vec<_>>());
         assert!(t.is_empty());
         assert!(t.chain_lengths().all(|n| n == 0));
+    }
+
+    #[test]
+    fn pop_any_finds_entries_added_between_pops() {
+        // Slots freed by pops are reused by adds, below and above where the
+        // previous search ended: nothing may be missed or popped twice.
+        let mut t = Table::new(4, 0.75).unwrap();
+        let mut expected: Vec<i64> = (0..50).collect();
+        for i in 0..50 {
+            t.insert(i, int(i), i).unwrap();
+        }
+        let mut popped = Vec::new();
+        for round in 0..40 {
+            popped.push(t.pop_any().unwrap().1);
+            popped.push(t.pop_any().unwrap().1);
+            let k = 1000 + round;
+            t.insert(k, int(k), k).unwrap();
+            expected.push(k);
+        }
+        while let Some((_, v)) = t.pop_any() {
+            popped.push(v);
+        }
+        popped.sort();
+        assert_eq!(popped, expected);
+        assert!(t.is_empty() && t.pop_any().is_none());
     }
 
     #[test]
