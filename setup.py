@@ -41,7 +41,11 @@ def requested_bugs():
 
 
 class build_rust_with_stubs(build_rust):
-    """build_rust, then the type stubs (src/hashtable.pyi) next to the shared object."""
+    """build_rust, then the type stubs (src/hashtable.pyi), twice: as
+    hashtable.pyi next to the shared object, which mypy finds when that
+    directory is on MYPYPATH or is the current one (the talk's way of working),
+    and as the stub-only package hashtable-stubs/ (PEP 561), which mypy finds
+    in site-packages once `pip install .` has put the module there."""
 
     def run(self):
         super().run()
@@ -49,6 +53,10 @@ class build_rust_with_stubs(build_rust):
         dest = os.path.dirname(os.path.abspath(__file__)) if self.inplace else build_ext.build_lib
         os.makedirs(dest, exist_ok=True)
         shutil.copyfile(STUBS, os.path.join(dest, "hashtable.pyi"))
+        if not self.inplace:
+            package = os.path.join(dest, "hashtable-stubs")
+            os.makedirs(package, exist_ok=True)
+            shutil.copyfile(STUBS, os.path.join(package, "__init__.pyi"))
 
 
 setup(

@@ -104,6 +104,8 @@ BAD = [
     ('x: str = h.stats()["load"]', 'Incompatible types in assignment'),
     ('h.update(1)', 'No overload variant of "update"'),
     ('hashtable.no_such_function()', 'has no attribute "no_such_function"'),
+    # The views have no set operations (dict's have): at runtime this is a TypeError.
+    ('h.keys() & {1}', 'Unsupported left operand type for &'),
 ]
 
 
@@ -119,11 +121,14 @@ def run_mypy(tmp_path, source):
 
 
 def test_stubs_are_shipped_next_to_the_module():
-    stub = os.path.join(_build.lib_dir(), "hashtable.pyi")
-    assert os.path.isfile(stub)
     repo_stub = os.path.join(_build.REPO, "src", "hashtable.pyi")
-    with open(stub) as built, open(repo_stub) as source:
-        assert built.read() == source.read(), "rebuild: build/lib.*/hashtable.pyi is stale"
+    with open(repo_stub) as source:
+        expected = source.read()
+    for stub in (os.path.join(_build.lib_dir(), "hashtable.pyi"),
+                 os.path.join(_build.lib_dir(), "hashtable-stubs", "__init__.pyi")):
+        assert os.path.isfile(stub), stub
+        with open(stub) as built:
+            assert built.read() == expected, "rebuild: %s is stale" % stub
 
 
 def test_stubs_name_everything_the_module_has():
@@ -136,6 +141,38 @@ def test_stubs_name_everything_the_module_has():
     for name in dir(hashtable.HashTable):
         if not name.startswith("_"):
             assert re.search(r"def %s\b" % re.escape(name), stub), name
+
+
+def test_stubtest_finds_the_stubs_true_to_the_module():
+    """mypy's stubtest imports the module and compares every name, signature
+    and class in the stubs with it (stub-only helper names are private)."""
+    env = dict(os.environ, MYPYPATH=_build.lib_dir(), PYTHONPATH=_build.lib_dir())
+    done = subprocess.run([sys.executable, "-m", "mypy.stubtest", "hashtable"], env=env,
+                          cwd=_build.lib_dir(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_pip_installed_module_is_typed_for_mypy(tmp_path):
+    """`pip install .` puts the stub-only package hashtable-stubs/ (PEP 561)
+    beside the module, so mypy finds the types with nothing on MYPYPATH."""
+    target = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), _build.REPO],
+        capture_output=True, text=True, timeout=1200)
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert (target / "hashtable-stubs" / "__init__.pyi").is_file()
+    example = tmp_path / "example.py"
+    example.write_text("import hashtable\nsize: str = hashtable.HashTable().size\n")
+    env = dict(os.environ, PYTHONPATH=str(target))
+    env.pop("MYPYPATH", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-color-output", "--python-executable",
+         sys.executable, "--cache-dir", str(tmp_path / ".mypy_cache"), str(example)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    # Found: the one error is the wrong annotation, not a missing module.
+    assert 'variable has type "str"' in done.stdout, done.stdout + done.stderr
+    assert "Cannot find implementation or library stub" not in done.stdout, done.stdout
 
 
 def test_mypy_strict_accepts_an_example_and_the_example_runs(tmp_path, child):
