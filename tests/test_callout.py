@@ -81,10 +81,13 @@ SCENARIOS = {
         h = HT(hash_func=lambda k: loop_here())
         h[1] = 1
     """,
-    "hash() of a str subclass (PyObject_Hash)": """
-        class Key(str):
-            def __hash__(self): loop_here()
-        HT()[Key("k")] = 1
+    "== with a dict whose key's __eq__ runs (PyDict_GetItemWithError)": """
+        class K:
+            def __hash__(self): return hash(1)
+            def __eq__(self, other): loop_here()
+        h = HT()
+        h[1] = 1
+        h == {K(): 1}
     """,
     "__del__ of an overwritten value (Py_DECREF)": """
         class Value:
@@ -176,15 +179,19 @@ SCENARIOS = {
         HT(hash_func=F())[1] = 1
     """,
     "__del__ of a local of a KeyError's traceback, cleared by == (PyErr_Clear)": """
+        import collections.abc
         class Dies:
             def __del__(self): loop_here()
-        class M(dict):
+        class M(collections.abc.Mapping):
+            def __len__(self): return 1
+            def __iter__(self): return iter([1])
+            def __contains__(self, k): return True
             def __getitem__(self, k):
                 local = Dies()
                 raise KeyError(k)
         h = HT()
         h[1] = 1
-        h == M({1: 1})
+        h == M()
     """,
     "fromkeys() on a subclass whose __init__ runs Python (PyObject_CallNoArgs)": """
         class Sub(HT):

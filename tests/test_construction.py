@@ -247,3 +247,30 @@ def test_failed_init_then_dealloc_does_not_crash(child):
                 raise AssertionError(bad)
         gc.collect()
     """)
+
+
+def test_max_load_too_large_for_a_float_names_the_argument():
+    with pytest.raises(OverflowError) as e:
+        HashTable(max_load=10**400)
+    assert str(e.value) == "max_load is too large to be a float"
+
+
+def test_only_the_main_interpreter_imports_the_module(child):
+    """The type is a static PyTypeObject, shared by the whole process: a
+    subinterpreter (also a legacy one, sharing the GIL, where 3.12's
+    Py_mod_multiple_interpreters slot does not apply) gets ImportError."""
+    done = child("""
+        import _testcapi
+        status = _testcapi.run_in_subinterp(
+            "import sys\\n"
+            "try:\\n"
+            "    import hashtable\\n"
+            "except ImportError as e:\\n"
+            "    print('ImportError:', e)\\n")
+        import hashtable
+        print("main", hashtable.HashTable.__name__, status)
+    """)
+    lines = done.stdout.splitlines()
+    assert any(l.startswith("ImportError: hashtable can only be imported in the main interpreter")
+               for l in lines), done.stdout + done.stderr
+    assert lines[-1] == "main HashTable 0", done.stdout

@@ -45,3 +45,27 @@ def test_rust_excerpt_is_in_the_source(excerpt):
     for chunk in chunks:
         if chunk.strip():
             assert any(chunk in source for source in SOURCES), "not in src/:\n" + chunk
+
+
+def test_the_readme_walkthrough_cds_into_this_interpreters_build(tmp_path):
+    """The README's `cd build/lib...` line, run as written (with `python` being
+    this interpreter), lands in the directory this build imports from, also
+    when builds for other interpreters sit beside it."""
+    import subprocess
+    import sys
+
+    from conftest import _build
+
+    with open(os.path.join(REPO, "README.md")) as f:
+        readme = f.read()
+    walkthrough = readme.split("## The talk's REPL walkthrough", 1)[1]
+    block = re.search(r"^```sh\n(.*?)^```", walkthrough, re.S | re.M).group(1)
+    (cd_line,) = [line for line in block.splitlines() if line.startswith("cd ")]
+    python = tmp_path / "python"
+    python.write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable)
+    python.chmod(0o755)
+    env = dict(os.environ, PATH="%s%s%s" % (tmp_path, os.pathsep, os.environ["PATH"]))
+    done = subprocess.run(["bash", "-c", cd_line + " && pwd"], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert os.path.realpath(done.stdout.strip()) == os.path.realpath(_build.lib_dir())

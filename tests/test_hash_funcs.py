@@ -372,3 +372,43 @@ def test_hash_func_that_raises_after_mutating(child):
             assert str(e) == "bad key"
         assert t.load == 1 and t.get("side effect") == 1
     """)
+
+
+def test_a_function_bound_to_builtins_hash_is_called():
+    """Only the builtins module's own hash is computed without a call: a
+    Python function bound to the name builtins.hash is called, also as the
+    default hash function (found in builtins when the table is made)."""
+    import builtins
+    real = builtins.hash
+    calls = []
+
+    def traced_hash(key):
+        calls.append(key)
+        return real(key)
+
+    t = HashTable(hash_func=real)
+    t[1] = 1
+    assert calls == []
+    builtins.hash = traced_hash
+    try:
+        t = HashTable()
+        t["a"] = 1
+        assert t.hash_func is traced_hash
+        explicit = HashTable(hash_func=traced_hash)
+        explicit[2] = 2
+    finally:
+        builtins.hash = real
+    assert calls == ["a", 2]
+
+
+def test_an_unrepresentable_hash_func_is_named_by_its_type():
+    class NoRepr:
+        def __call__(self, key):
+            return "not an int"
+
+        def __repr__(self):
+            raise ValueError("no repr")
+
+    with pytest.raises(TypeError) as e:
+        HashTable(hash_func=NoRepr())[1] = 1
+    assert str(e.value) == "hash_func <NoRepr object> must return an int, but returned str"

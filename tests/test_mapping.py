@@ -502,3 +502,61 @@ def test_ordering_is_not_supported_like_dict():
     got = raised(lambda: HashTable() < HashTable())
     assert type(got) is type(expected) is TypeError
     assert str(got) == str(expected).replace("'dict'", "'hashtable.HashTable'")
+
+
+def test_equality_against_dict_subclasses_reads_the_dict_itself_like_dict():
+    """dict's == reads the other dict's own entries: a Counter or defaultdict
+    answers, or even inserts, for a missing key through __missing__, and
+    must not be taken at its word."""
+    d, h = both({"a": 0, "b": 0})
+    others = [collections.Counter({"a": 0, "c": 0}),
+              collections.defaultdict(int, a=0, c=0),
+              collections.Counter({"a": 0, "b": 0})]
+    for other in others:
+        before = dict(other)
+        assert (h == other) is (d == other)
+        assert (h != other) is (d != other)
+        assert dict(other) == before, "== changed the other mapping"
+
+
+def test_equality_against_a_mapping_with_a_getitem_fallback():
+    class Fallback(collections.UserDict):
+        def __missing__(self, key):
+            return 0
+    d, h = both({"a": 0, "b": 0})
+    other = Fallback(a=0, c=0)
+    assert (h == other) is (d == other) is False
+
+
+def test_update_lets_non_type_errors_of_a_pair_through():
+    class Pair:
+        def __iter__(self):
+            raise KeyboardInterrupt
+    for target in ({}, HashTable()):
+        with pytest.raises(KeyboardInterrupt):
+            target.update([Pair()])
+
+
+def test_view_repr_of_a_view_inside_itself_like_dict():
+    d, h = both()
+    d[1] = d.values()
+    h[1] = h.values()
+    assert repr(h.values()) == repr(d.values()).replace("dict_values", "hashtable_values")
+
+
+def test_iteration_says_what_changed_like_dict():
+    """Another length: "changed size". The same length with other keys:
+    "keys changed", where dict notices it (a HashTable always does)."""
+    for m, name in zip(both({1: 1, 2: 2}), ("dictionary", "HashTable")):
+        it = iter(m)
+        next(it)
+        del m[1]
+        m[3] = 3
+        with pytest.raises(RuntimeError) as same_size:
+            list(it)
+        it = iter(m)
+        m[4] = 4
+        with pytest.raises(RuntimeError) as other_size:
+            next(it)
+        assert str(same_size.value) == name + " keys changed during iteration"
+        assert str(other_size.value) == name + " changed size during iteration"

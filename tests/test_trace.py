@@ -196,3 +196,49 @@ def test_tracing_at_interpreter_shutdown_never_crashes(child, extra):
     assert done.returncode == 0, done.stderr
     assert "Fatal" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_calls_shows_every_module_call(traced):
+    t = HashTable()
+    for i in range(3):
+        t[i] = i
+    calls = [
+        (lambda: len(t), "Module: len()"),
+        (lambda: iter(t), "Module: iter()"),
+        (lambda: t.keys(), "Module: keys()"),
+        (lambda: t.values(), "Module: values()"),
+        (lambda: t.items(), "Module: items()"),
+        (lambda: repr(t), "Module: repr()"),
+        (lambda: t == {}, "Module: __eq__(<dict>)"),
+        (lambda: t != {}, "Module: __ne__(<dict>)"),
+        (lambda: t.stats(), "Module: stats()"),
+        (lambda: t.copy(), "Module: copy()"),
+        (lambda: t.setdefault(9), "Module: setdefault(9)"),
+        (lambda: 1 in t, "Module: __contains__(1)"),
+        (lambda: t[1], "Module: __getitem__(1)"),
+        (lambda: t.update({5: 5}), "Module: update(5, <int>)"),
+        (lambda: HashTable.fromkeys([6]), "Module: fromkeys(6, <NoneType>)"),
+        (lambda: t.popitem(), "Module: popitem()"),
+        (lambda: t.clear(), "Module: clear()"),
+    ]
+    for call, expected in calls:
+        with traced("calls") as lines:
+            call()
+        assert expected in lines, (expected, lines)
+
+
+def test_calls_shows_the_library_step_of_popitem(traced):
+    t = HashTable(hash_func=None)
+    t[7] = 7
+    with traced("calls") as lines:
+        t.popitem()
+    i = index_of(lines, "Module: popitem()")
+    assert lines[i + 1] == "Library: remove 7 (hash 7) from bucket 3: popped", lines
+
+
+def test_an_empty_hashtable_trace_means_the_default(child):
+    out = child("""
+        import hashtable
+        print("level", hashtable.set_trace("off"))
+    """, env={"HASHTABLE_TRACE": ""}).stdout.splitlines()
+    assert out[-1] == "level lifecycle"

@@ -134,6 +134,10 @@ callouts! {
     fn PySequence_List(o: *mut PyObject) -> *mut PyObject;
     /// `value in seq`.
     fn PySequence_Contains(seq: *mut PyObject, value: *mut PyObject) -> c_int;
+    /// `d[key]` of a dict itself, never a subclass's `__getitem__` or
+    /// `__missing__` (a borrowed reference, or null): comparing keys may call
+    /// their `__eq__`.
+    fn PyDict_GetItemWithError(d: *mut PyObject, key: *mut PyObject) -> *mut PyObject;
     /// A new list of a dict's (key, value) tuples.
     fn PyDict_Items(d: *mut PyObject) -> *mut PyObject;
     /// A new, empty dict.
@@ -146,6 +150,11 @@ callouts! {
     fn PyType_GenericAlloc(tp: *mut PyTypeObject, nitems: Py_ssize_t) -> *mut PyObject;
     /// Finishes a static type: it creates the type's dict.
     fn PyType_Ready(tp: *mut PyTypeObject) -> c_int;
+    /// Marks `o` as being shown by repr (> 0: it already is): it keeps a
+    /// list in the thread state.
+    fn Py_ReprEnter(o: *mut PyObject) -> c_int;
+    /// Ends what Py_ReprEnter began; may release that list's last reference.
+    fn Py_ReprLeave(o: *mut PyObject);
     /// `import name`.
     fn PyImport_ImportModule(name: *const c_char) -> *mut PyObject;
     /// Releases a reference; see [`Py_DECREF`].

@@ -22,9 +22,10 @@
 //! The deliberate bugs of the lessons (docs/walkthrough.md) sit next to the
 //! correct lines, switched by Cargo features; a normal build has none.
 
-use std::ffi::c_int;
+use std::ffi::{CStr, c_int};
 use std::mem::offset_of;
 use std::ptr::{NonNull, null_mut};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3_ffi as ffi;
 
@@ -163,20 +164,16 @@ unsafe fn hash_key(
     key: *mut ffi::PyObject,
     arg: &KeyArg,
 ) -> Option<i64> {
-    // The common cases inline: the builtin hash of an exact int or str,
-    // untraced. hash() of an exact int is known without calling it, and an
-    // exact str caches its hash in the object (a subclass may override
-    // __hash__, so only the exact types). Neither runs Python code, so no
-    // queued line needs flushing first.
-    // SAFETY: `obj` and `key` are live (caller); reading fields, the type
-    // pointer, and for an exact str the `hash` field every str has.
+    // The common cases inline: the builtin hash of an int that fits in 64
+    // bits, computed from its value, or of a str whose hash is cached in the
+    // object. Neither runs Python code, so no queued line needs flushing.
+    // SAFETY: `obj` and `key` are live (caller); reading fields, and for a
+    // str (`arg` says `key` is one) the `hash` field every str has.
     unsafe {
         if (*obj).hash_kind == HashKind::Builtin && !crate::library::trace::enabled(Level::Calls) {
             match *arg {
-                KeyArg::Int(i) if ffi::PyLong_CheckExact(key) != 0 => {
-                    return Some(python_int_hash(i));
-                }
-                KeyArg::Str { .. } if ffi::PyUnicode_CheckExact(key) != 0 => {
+                KeyArg::Int(i) => return Some(python_int_hash(i)),
+                KeyArg::Str { .. } => {
                     let cached = (*key.cast::<ffi::PyASCIIObject>()).hash;
                     if cached != -1 {
                         return Some(cached as i64);
@@ -186,6 +183,36 @@ unsafe fn hash_key(
             }
         }
         hash_key_general(obj, key, arg)
+    }
+}
+
+/// The builtin hash of a key, as the value the table stores: int's, float's
+/// or str's own hash, also for an instance of a subclass.
+///
+/// The table keeps the value, not the object, and gives the value back
+/// (iteration yields a plain int, float or str). A subclass's `__hash__`
+/// would file the entry where that value can never be found again
+/// (`for k in h: h[k]` would fail), and Python requires objects that compare
+/// equal to hash alike, so for every subclass that keeps that rule this is
+/// what `hash(key)` gives. No Python code runs.
+///
+/// # Safety
+/// `key` is the live object `arg` was made from, and the GIL is held.
+unsafe fn builtin_value_hash(key: *mut ffi::PyObject, arg: &KeyArg) -> i64 {
+    let base = match arg {
+        KeyArg::Int(i) => return python_int_hash(*i),
+        KeyArg::Bool(b) => return i64::from(*b),
+        KeyArg::Big(_) => &raw const ffi::PyLong_Type,
+        KeyArg::Float(_) => &raw const ffi::PyFloat_Type,
+        KeyArg::Str { .. } => &raw const ffi::PyUnicode_Type,
+    };
+    // SAFETY: the base types are static and always have tp_hash; `key` is an
+    // instance of `base` or of a subclass (that is how `arg` was made), which
+    // is what the base's tp_hash reads. None of the three can fail (-1 is
+    // never a hash of theirs), and none runs Python code.
+    unsafe {
+        let tp_hash = (*base).tp_hash.expect("int, float and str have tp_hash");
+        tp_hash(key) as i64
     }
 }
 
@@ -205,27 +232,8 @@ unsafe fn hash_key_general(
     let (kind, func) = unsafe { ((*obj).hash_kind, (*obj).hash_func) };
     let hash = match kind {
         HashKind::Naive => arg.as_key().naive_hash(),
-        // Exact ints and bools: hash() is known without calling it (a
-        // subclass may override __hash__, so only the exact types).
-        // SAFETY: `key` is live (caller); reading its type pointer.
-        HashKind::Builtin
-            if matches!(arg, KeyArg::Int(_) | KeyArg::Bool(_))
-                && unsafe { ffi::PyLong_CheckExact(key) != 0 || ffi::PyBool_Check(key) != 0 } =>
-        {
-            match *arg {
-                KeyArg::Int(i) => python_int_hash(i),
-                KeyArg::Bool(b) => i64::from(b),
-                _ => unreachable!("checked above"),
-            }
-        }
-        HashKind::Builtin => {
-            // SAFETY: GIL held; `key` is live. -1 is never a valid hash: it means an error.
-            let hash = unsafe { callout::PyObject_Hash(key) };
-            if hash == -1 {
-                return None;
-            }
-            hash as i64
-        }
+        // SAFETY: `key` is live and `arg` was made from it (caller).
+        HashKind::Builtin => unsafe { builtin_value_hash(key, arg) },
         HashKind::Python => {
             // Borrowed from the struct; take our own reference for the call,
             // since the call may replace self.hash_func and release it.
@@ -551,7 +559,12 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
         }
         let max_load = ffi::PyFloat_AsDouble(obj);
         if max_load == -1.0 && !ffi::PyErr_Occurred().is_null() {
-            return None; // an int too large for a float: OverflowError
+            // An int too large for a float: say which argument it was.
+            callout::PyErr_Clear();
+            return raise(
+                ffi::PyExc_OverflowError,
+                "max_load is too large to be a float",
+            );
         }
         if !(max_load.is_finite() && max_load > 0.0) {
             return raise(
@@ -560,6 +573,59 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
             );
         }
         Some(max_load)
+    }
+}
+
+/// The `PyMethodDef` behind the builtins module's own `hash` function, found
+/// by `find_builtin_hash` at import; null if it was not found.
+static BUILTIN_HASH_DEF: AtomicPtr<ffi::PyMethodDef> = AtomicPtr::new(null_mut());
+
+/// Finds the entry for `hash` in the method table of the builtins module,
+/// the table every genuine `builtins.hash` function object points to, even
+/// after `builtins.hash` has been rebound to a Python function.
+///
+/// # Safety
+/// The GIL is held.
+pub(crate) unsafe fn find_builtin_hash() -> Option<()> {
+    // SAFETY: GIL held. The import returns a new reference; PyModule_GetDef
+    // a pointer to the module's static definition (or null), whose method
+    // table ends with an entry whose name is null.
+    unsafe {
+        let builtins = Strong::from_new(callout::PyImport_ImportModule(c"builtins".as_ptr()))?;
+        let def = ffi::PyModule_GetDef(builtins.as_ptr());
+        if def.is_null() {
+            callout::PyErr_Clear();
+            return Some(()); // no table to find it in: every hash_func is called
+        }
+        let mut method = (*def).m_methods;
+        while !method.is_null() && !(*method).ml_name.is_null() {
+            if CStr::from_ptr((*method).ml_name) == c"hash" {
+                BUILTIN_HASH_DEF.store(method, Ordering::Relaxed);
+                break;
+            }
+            method = method.add(1);
+        }
+    }
+    Some(())
+}
+
+/// Builtin when `func` is the builtins module's own `hash` (so the table may
+/// compute it without a call), Python for any other callable, including a
+/// function that has been bound to the name `builtins.hash`.
+///
+/// # Safety
+/// `func` is a live object and the GIL is held.
+unsafe fn kind_of(func: *mut ffi::PyObject) -> HashKind {
+    let def = BUILTIN_HASH_DEF.load(Ordering::Relaxed);
+    // SAFETY: `func` is live (caller); a C function object starts with
+    // PyCFunctionObject's fields.
+    let genuine = !def.is_null()
+        && unsafe { ffi::PyCFunction_Check(func) != 0 }
+        && unsafe { (*func.cast::<ffi::PyCFunctionObject>()).m_ml } == def;
+    if genuine {
+        HashKind::Builtin
+    } else {
+        HashKind::Python
     }
 }
 
@@ -572,15 +638,15 @@ unsafe fn with_hash_func(mut args: InitArgs, obj: *mut ffi::PyObject) -> Option<
     // the builtins dict, and PyDict_GetItemString a *borrowed* reference to
     // `hash`: neither is ours to release.
     unsafe {
-        let builtins = ffi::PyEval_GetBuiltins(); // borrowed
-        if builtins.is_null() {
-            return raise(
-                ffi::PyExc_RuntimeError,
-                "no builtins: cannot find the default hash function",
-            );
-        }
-        let builtin_hash = ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()); // borrowed
         if obj.is_null() {
+            let builtins = ffi::PyEval_GetBuiltins(); // borrowed
+            if builtins.is_null() {
+                return raise(
+                    ffi::PyExc_RuntimeError,
+                    "no builtins: cannot find the default hash function",
+                );
+            }
+            let builtin_hash = ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()); // borrowed
             // The original module's bug: it released the builtins dict it
             // had only borrowed (the `decref-borrowed` lesson).
             #[cfg(feature = "decref-borrowed")]
@@ -589,16 +655,12 @@ unsafe fn with_hash_func(mut args: InitArgs, obj: *mut ffi::PyObject) -> Option<
                 return raise(ffi::PyExc_RuntimeError, "builtins.hash is missing");
             };
             args.hash_func = Some(Strong::from_borrowed(hash)); // our own reference
-            args.hash_kind = HashKind::Builtin;
+            args.hash_kind = kind_of(hash.as_ptr());
         } else if obj == ffi::Py_None() {
             args.hash_kind = HashKind::Naive;
         } else if ffi::PyCallable_Check(obj) != 0 {
             args.hash_func = Some(Strong::from_borrowed(NonNull::new_unchecked(obj))); // our own reference
-            args.hash_kind = if obj == builtin_hash {
-                HashKind::Builtin
-            } else {
-                HashKind::Python
-            };
+            args.hash_kind = kind_of(obj);
         } else {
             return raise(
                 ffi::PyExc_TypeError,
@@ -665,6 +727,8 @@ unsafe extern "C" fn hashtable_init(
 
 unsafe extern "C" fn hashtable_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let obj = slf.cast::<HashTableObject>();
+    trace!(Level::Calls, Origin::Module, "repr()");
+    flush_trace();
     // SAFETY: Python calls tp_repr with the GIL and a live object; the table
     // is read only, and nothing here runs Python code before the string is made.
     unsafe {
@@ -935,6 +999,8 @@ pub(crate) unsafe fn remove(
 // ---------------------------------------------------------------------------
 
 unsafe extern "C" fn hashtable_length(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    trace!(Level::Calls, Origin::Module, "len()");
+    flush_trace();
     // SAFETY: called with the GIL on a live HashTable.
     unsafe {
         match require_table(slf.cast()) {
@@ -995,6 +1061,8 @@ unsafe extern "C" fn hashtable_contains(slf: *mut ffi::PyObject, key: *mut ffi::
 }
 
 unsafe extern "C" fn hashtable_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    trace!(Level::Calls, Origin::Module, "iter()");
+    flush_trace();
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_iter(slf, ViewKind::Keys) }
 }
@@ -1065,15 +1133,40 @@ unsafe fn mapping_equals(
         if other_len as usize != (*table).len() {
             return Some(Some(false));
         }
+        let other_is_dict = ffi::PyDict_Check(other) != 0;
+        let other_is_table = ffi::PyObject_TypeCheck(other, &raw mut HASHTABLE_TYPE) != 0;
         for (key, value) in snapshot(table)? {
             let key = key_object(&key)?;
-            let Some(theirs) = Strong::from_new(callout::PyObject_GetItem(other, key.as_ptr()))
-            else {
-                if ffi::PyErr_ExceptionMatches(ffi::PyExc_KeyError) != 0 {
-                    callout::PyErr_Clear();
-                    return Some(Some(false));
+            let theirs = if other_is_dict {
+                // As dict's own ==: the dict's entry itself, never its
+                // __getitem__ or __missing__ (Counter, defaultdict would
+                // answer, or even insert, for a key they do not hold).
+                let found = callout::PyDict_GetItemWithError(other, key.as_ptr()); // borrowed
+                match NonNull::new(found) {
+                    Some(found) => Strong::from_borrowed(found),
+                    None if ffi::PyErr_Occurred().is_null() => return Some(Some(false)),
+                    None => return None,
                 }
-                return None;
+            } else {
+                // Another mapping: `key in other` first, so that a __getitem__
+                // with a fallback (UserDict's __missing__) is not mistaken for
+                // a value the mapping holds. A HashTable has no fallback.
+                if !other_is_table {
+                    match callout::PySequence_Contains(other, key.as_ptr()) {
+                        -1 => return None,
+                        0 => return Some(Some(false)),
+                        _ => {}
+                    }
+                }
+                let Some(theirs) = Strong::from_new(callout::PyObject_GetItem(other, key.as_ptr()))
+                else {
+                    if ffi::PyErr_ExceptionMatches(ffi::PyExc_KeyError) != 0 {
+                        callout::PyErr_Clear();
+                        return Some(Some(false));
+                    }
+                    return None;
+                };
+                theirs
             };
             match callout::PyObject_RichCompareBool(value.as_ptr(), theirs.as_ptr(), ffi::Py_EQ) {
                 -1 => return None,
@@ -1095,6 +1188,14 @@ unsafe extern "C" fn hashtable_richcompare(
         if op != ffi::Py_EQ && op != ffi::Py_NE {
             return new_ref_or_none(ffi::Py_NotImplemented());
         }
+        trace!(
+            Level::Calls,
+            Origin::Module,
+            "{}(<{}>)",
+            if op == ffi::Py_EQ { "__eq__" } else { "__ne__" },
+            type_name(other)
+        );
+        flush_trace();
         match mapping_equals(slf.cast(), other) {
             None => null_mut(),
             Some(None) => new_ref_or_none(ffi::Py_NotImplemented()),
@@ -1115,6 +1216,8 @@ unsafe extern "C" fn hashtable_keys(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    trace!(Level::Calls, Origin::Module, "keys()");
+    flush_trace();
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_view(slf, ViewKind::Keys) }
 }
@@ -1123,6 +1226,8 @@ unsafe extern "C" fn hashtable_values(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    trace!(Level::Calls, Origin::Module, "values()");
+    flush_trace();
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_view(slf, ViewKind::Values) }
 }
@@ -1131,6 +1236,8 @@ unsafe extern "C" fn hashtable_items(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    trace!(Level::Calls, Origin::Module, "items()");
+    flush_trace();
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_view(slf, ViewKind::Items) }
 }
@@ -1192,7 +1299,9 @@ unsafe extern "C" fn hashtable_popitem(
     // SAFETY: called with the GIL on a live HashTable; the entry is out of
     // the table before any Python object is made.
     unsafe {
+        trace!(Level::Calls, Origin::Module, "popitem()");
         let Some(table) = require_table(obj) else {
+            flush_trace();
             return null_mut();
         };
         let popped = (*table).pop_any();
@@ -1228,6 +1337,12 @@ unsafe fn update_from_pairs(obj: *mut HashTableObject, pairs: *mut ffi::PyObject
             let Some(pair) =
                 Strong::from_new(callout::PySequence_Fast(item.as_ptr(), c"".as_ptr()))
             else {
+                // As dict.update: only a TypeError (not iterable) becomes the
+                // message below; anything else (KeyboardInterrupt, an error
+                // raised by the element's __iter__) propagates unchanged.
+                if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) == 0 {
+                    return None;
+                }
                 callout::PyErr_Clear();
                 return raise(
                     ffi::PyExc_TypeError,
@@ -1338,6 +1453,8 @@ unsafe extern "C" fn hashtable_clear_method(
     // SAFETY: called with the GIL on a live HashTable; the old table is
     // detached before its values are released.
     unsafe {
+        trace!(Level::Calls, Origin::Module, "clear()");
+        flush_trace();
         let Some(table) = require_table(obj) else {
             return null_mut();
         };
@@ -1366,6 +1483,8 @@ unsafe extern "C" fn hashtable_copy(
     // SAFETY: called with the GIL on a live HashTable. While both tables are
     // borrowed, only Rust code and INCREFs run.
     unsafe {
+        trace!(Level::Calls, Origin::Module, "copy()");
+        flush_trace();
         let Some(table) = require_table(obj) else {
             return null_mut();
         };
@@ -1451,6 +1570,8 @@ unsafe extern "C" fn hashtable_stats(
     // SAFETY: called with the GIL on a live HashTable; the numbers are copied
     // out of the table before any Python object is made.
     unsafe {
+        trace!(Level::Calls, Origin::Module, "stats()");
+        flush_trace();
         let Some(table) = require_table(slf.cast()) else {
             return null_mut();
         };

@@ -200,8 +200,27 @@ unsafe extern "C" fn hashtable_exec(module: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
+    // The type is a static PyTypeObject: state of the whole process, which
+    // another interpreter must not share. 3.12+ also refuses through the
+    // Py_mod_multiple_interpreters slot, but only for interpreters with their
+    // own GIL; this check covers the others and older versions.
+    // SAFETY: GIL held (exec is called with it); plain queries.
+    if unsafe { ffi::PyInterpreterState_Get() != ffi::PyInterpreterState_Main() } {
+        // SAFETY: GIL held.
+        return unsafe {
+            raise(
+                ffi::PyExc_ImportError,
+                "hashtable can only be imported in the main interpreter: its type is a \
+                 static PyTypeObject, shared by the whole process",
+            )
+        };
+    }
     library_trace::set_sink(trace::queue_line);
-    if let Ok(name) = std::env::var("HASHTABLE_TRACE") {
+    // Unset or empty: the default level.
+    if let Some(name) = std::env::var("HASHTABLE_TRACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
         match Level::from_name(&name) {
             Some(level) => {
                 library_trace::set_level(level);
@@ -227,6 +246,7 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
                 return None;
             }
         }
+        hashtable_type::find_builtin_hash()?;
         // The module gets its own reference to the static type.
         ffi::Py_INCREF(tp.cast());
         add_object(module, c"HashTable", tp.cast())?;

@@ -89,16 +89,18 @@ pub(crate) unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
     full.rsplit('.').next().unwrap_or_default().to_owned()
 }
 
-/// `repr(obj)` for an error message; a failing repr gives `<unrepresentable>`.
+/// `repr(obj)` for an error message; a failing repr gives `<TypeName object>`.
 ///
 /// # Safety
 /// `obj` is a valid object and the GIL is held.
 pub(crate) unsafe fn repr_of(obj: *mut ffi::PyObject) -> String {
+    // SAFETY: GIL held (caller); `obj` is valid for its type's name.
+    let fallback = || format!("<{} object>", unsafe { type_name(obj) });
     // SAFETY: GIL held (caller); PyObject_Repr returns a new reference or NULL.
     let Some(repr) = (unsafe { Strong::from_new(callout::PyObject_Repr(obj)) }) else {
         // SAFETY: GIL held; drop the repr's exception, we only wanted a message.
         unsafe { callout::PyErr_Clear() };
-        return "<unrepresentable>".to_owned();
+        return fallback();
     };
     let mut len: ffi::Py_ssize_t = 0;
     // SAFETY: `repr` is a str (PyObject_Repr guarantees it); the UTF-8 buffer
@@ -107,7 +109,7 @@ pub(crate) unsafe fn repr_of(obj: *mut ffi::PyObject) -> String {
     if utf8.is_null() {
         // SAFETY: GIL held.
         unsafe { callout::PyErr_Clear() };
-        return "<unrepresentable>".to_owned();
+        return fallback();
     }
     // SAFETY: `utf8` points at `len` bytes owned by `repr`, alive here.
     let bytes = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize) };

@@ -46,6 +46,8 @@ struct IterObject {
     /// Slab position to continue from.
     pos: usize,
     version: u64,
+    /// The table's length when the iterator was made.
+    len: usize,
 }
 
 #[repr(C)]
@@ -77,7 +79,7 @@ pub(crate) unsafe fn new_iter(table_obj: *mut ffi::PyObject, kind: ViewKind) -> 
         let Some(table) = hashtable_type::require_table(table_obj.cast()) else {
             return null_mut();
         };
-        let version = (*table).version();
+        let (version, len) = ((*table).version(), (*table).len());
         let Some(it) = alloc::<IterObject>(&raw mut ITER_TYPE) else {
             return null_mut();
         };
@@ -86,6 +88,7 @@ pub(crate) unsafe fn new_iter(table_obj: *mut ffi::PyObject, kind: ViewKind) -> 
         (*it).kind = kind;
         (*it).pos = 0;
         (*it).version = version;
+        (*it).len = len;
         it.cast()
     }
 }
@@ -191,10 +194,17 @@ unsafe extern "C" fn iter_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
         }
         let table = hashtable_type::table_ptr(table_obj.cast());
         if table.is_null() || (*table).version() != (*it).version {
+            // dict's two messages: another length, or the same length with
+            // other keys. Read before iter_clear, which may free the table.
+            let same_len = !table.is_null() && (*table).len() == (*it).len;
             iter_clear(slf);
             raise::<()>(
                 ffi::PyExc_RuntimeError,
-                "HashTable changed size during iteration",
+                if same_len {
+                    "HashTable keys changed during iteration"
+                } else {
+                    "HashTable changed size during iteration"
+                },
             );
             return null_mut();
         }
@@ -305,17 +315,25 @@ unsafe extern "C" fn view_contains(slf: *mut ffi::PyObject, item: *mut ffi::PyOb
 }
 
 unsafe extern "C" fn view_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: GIL held; every reference made here is new and released by Strong.
+    // SAFETY: GIL held; every reference made here is new and released by
+    // Strong. Py_ReprEnter marks this view as being shown (it is > 0 when the
+    // view is already being shown further up, as when it is one of its own
+    // values), and every path after a 0 calls Py_ReprLeave.
     unsafe {
+        match callout::Py_ReprEnter(slf) {
+            0 => {}
+            r if r > 0 => return ffi::PyUnicode_FromString(c"...".as_ptr()),
+            _ => return null_mut(),
+        }
         let kind = (*slf.cast::<ViewObject>()).kind;
-        let Some(list) = Strong::from_new(callout::PySequence_List(slf)) else {
-            return null_mut();
-        };
-        let Some(inner) = Strong::from_new(callout::PyObject_Repr(list.as_ptr())) else {
-            return null_mut();
-        };
-        let name = std::ffi::CString::new(kind.name()).expect("no NUL");
-        ffi::PyUnicode_FromFormat(c"%s(%U)".as_ptr(), name.as_ptr(), inner.as_ptr())
+        let text = Strong::from_new(callout::PySequence_List(slf))
+            .and_then(|list| Strong::from_new(callout::PyObject_Repr(list.as_ptr())))
+            .map_or(null_mut(), |inner| {
+                let name = std::ffi::CString::new(kind.name()).expect("no NUL");
+                ffi::PyUnicode_FromFormat(c"%s(%U)".as_ptr(), name.as_ptr(), inner.as_ptr())
+            });
+        callout::Py_ReprLeave(slf);
+        text
     }
 }
 
