@@ -9,24 +9,38 @@ Deliberate bugs for the lessons are Cargo features, chosen with the
 HASHTABLE_BUGS environment variable (comma-separated), e.g.
 
     HASHTABLE_BUGS=forget-incref python setup.py build -b build/variants/forget-incref
+
+Without -b, such a build goes to build/variants/<bugs>/ anyway, so that it
+never replaces the normal build in build/lib.*. The known bugs are the
+features of Cargo.toml; an unknown name stops the build with their list.
 """
 import os
+import re
 import shutil
 import sys
 
 from setuptools import setup
+
+try:
+    from setuptools.command.build import build
+except ImportError:  # setuptools < 62.4
+    from distutils.command.build import build
 from setuptools_rust import Binding, RustExtension
 from setuptools_rust.build import build_rust
 
-STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "src", "hashtable.pyi")
+HERE = os.path.dirname(os.path.abspath(__file__))
+STUBS = os.path.join(HERE, "src", "hashtable.pyi")
 
-KNOWN_BUGS = (
-    "forget-incref",
-    "forget-decref",
-    "decref-borrowed",
-    "no-gc",
-    "callback-race",
-)
+
+def known_bugs():
+    """The deliberate bugs: the features of Cargo.toml's [features] table,
+    where each is declared (read by hand: tomllib is 3.11+)."""
+    with open(os.path.join(HERE, "Cargo.toml")) as f:
+        features = f.read().split("\n[features]\n", 1)[1].split("\n[", 1)[0]
+    return tuple(re.findall(r"^([a-z][a-z0-9-]*)\s*=", features, re.M))
+
+
+KNOWN_BUGS = known_bugs()
 
 
 def requested_bugs():
@@ -37,7 +51,22 @@ def requested_bugs():
             "HASHTABLE_BUGS: unknown bug(s) %s; known bugs are: %s"
             % (", ".join(unknown), ", ".join(KNOWN_BUGS))
         )
-    return names
+    # In Cargo.toml's order, so a set of bugs always has the same name.
+    return [n for n in KNOWN_BUGS if n in names]
+
+
+BUGS = requested_bugs()
+
+
+class build_keeping_variants_apart(build):
+    """`build`, except that a build with deliberate bugs and no -b goes to
+    build/variants/<bugs>/ instead of over the normal build in build/lib.*."""
+
+    def finalize_options(self):
+        if BUGS and self.build_base == "build":
+            self.build_base = os.path.join("build", "variants", ",".join(BUGS))
+            print("HASHTABLE_BUGS=%s: building into %s" % (",".join(BUGS), self.build_base))
+        super().finalize_options()
 
 
 class build_rust_with_stubs(build_rust):
@@ -50,7 +79,7 @@ class build_rust_with_stubs(build_rust):
     def run(self):
         super().run()
         build_ext = self.get_finalized_command("build_ext")
-        dest = os.path.dirname(os.path.abspath(__file__)) if self.inplace else build_ext.build_lib
+        dest = HERE if self.inplace else build_ext.build_lib
         os.makedirs(dest, exist_ok=True)
         shutil.copyfile(STUBS, os.path.join(dest, "hashtable.pyi"))
         if not self.inplace:
@@ -67,10 +96,10 @@ setup(
             "hashtable",
             path="Cargo.toml",
             binding=Binding.NoBinding,
-            features=requested_bugs(),
+            features=BUGS,
             debug=False,
         )
     ],
-    cmdclass={"build_rust": build_rust_with_stubs},
+    cmdclass={"build": build_keeping_variants_apart, "build_rust": build_rust_with_stubs},
     zip_safe=False,
 )

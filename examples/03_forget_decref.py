@@ -11,7 +11,7 @@ The line (src/module/hashtable_type.rs, release_references, called by
 tp_dealloc and tp_clear):
 
     #[cfg(not(feature = "forget-decref"))]
-    ffi::Py_XDECREF(hash_func);
+    callout::Py_XDECREF(hash_func);
     #[cfg(feature = "forget-decref")]
     let _ = hash_func;
 

@@ -21,11 +21,12 @@ prints the object. That catches the bug right after the first few tables.
 
 The line (src/module/hashtable_type.rs, with_hash_func):
 
-    let builtins = ffi::PyEval_GetBuiltins(); // borrowed
-    let builtin_hash = ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()); // borrowed
     if obj.is_null() {
+        let builtins = ffi::PyEval_GetBuiltins(); // borrowed
+        ...
+        let builtin_hash = ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()); // borrowed
         #[cfg(feature = "decref-borrowed")]
-        ffi::Py_DECREF(builtins);
+        callout::Py_DECREF(builtins);
 
     python examples/04_decref_borrowed.py       (HASHTABLE_QUICK=1: a shorter hang timeout)
 """

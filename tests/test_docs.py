@@ -69,3 +69,51 @@ def test_the_readme_walkthrough_cds_into_this_interpreters_build(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert os.path.realpath(done.stdout.strip()) == os.path.realpath(_build.lib_dir())
+
+
+RUST_LINE = re.compile(r"(ffi::|callout::|#\[cfg\(|\bunsafe\b|\blet\b.*;|^\s*fn )")
+
+
+def test_the_lessons_quote_rust_lines_that_exist():
+    """The lesson scripts quote the line in question in their docstrings,
+    indented (as code in a docstring is), sometimes with a comment of their
+    own. The code of each quoted Rust line (without indentation and `//`
+    comment) must be the code of a line of src/ (a line holding "..." is a
+    paraphrase and is skipped)."""
+    def code(line):
+        return line.split("//")[0].strip()
+
+    source_lines = {code(line) for text in SOURCES for line in text.splitlines()}
+    checked = 0
+    for path in sorted(glob.glob(os.path.join(REPO, "examples", "0*.py"))):
+        with open(path) as f:
+            docstring = f.read().split('"""')[1]
+        for line in docstring.splitlines():
+            quoted = line.startswith("    ") and not line.strip().startswith("python")
+            if quoted and RUST_LINE.search(line) and "..." not in line:
+                checked += 1
+                assert code(line) in source_lines, "%s quotes a line not in src/: %s" % (
+                    os.path.relpath(path, REPO), line.strip())
+    assert checked >= 5
+
+
+def _output_blocks():
+    marker = re.compile(r"^<!-- output: (.+?) -->\n(`{3,})text\n(.*?)^\2$", re.S | re.M)
+    for path in DOCS:
+        with open(path) as f:
+            text = f.read()
+        for match in marker.finditer(text):
+            line = text[:match.start()].count("\n") + 1
+            yield pytest.param(match.group(1), match.group(3),
+                               id="%s:%d" % (os.path.relpath(path, REPO), line))
+
+
+@pytest.mark.parametrize("command, block", list(_output_blocks()))
+def test_output_block_was_made_by_its_marker(command, block):
+    """tools/regen_docs.py writes `$ command` and the output under each
+    `<!-- output: command -->` marker. A marker whose command was edited, or a
+    block never regenerated, shows here (the output itself is not rerun: it
+    holds timings and addresses)."""
+    lines = block.splitlines()
+    assert lines and lines[0] == "$ " + command, "rerun tools/regen_docs.py: %r" % lines[:1]
+    assert len(lines) > 1, "no output under the command: rerun tools/regen_docs.py"

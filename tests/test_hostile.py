@@ -5,8 +5,9 @@ Every scenario runs in a child interpreter (the `child` fixture of
 conftest.py), so a segfault or an abort fails one test instead of killing
 the run; the child ends with `print("ok")` after its own asserts, and the
 test checks the exit status, that "ok" was printed, and that nothing fatal
-reached stderr. Leaks in the same scenarios are measured by
-tools/leakcheck.py and the refleak plugin on the debug interpreter.
+reached stderr. Leaks in the same kinds of operation are measured in-process
+by tools/leakcheck.py on the debug interpreter (the refleak plugin looks at
+this process, where these tests allocate nothing of their own).
 """
 import textwrap
 

@@ -317,6 +317,80 @@ def test_ctypes_abi_returns_what_the_module_returns(ht, trace_level):
     lib.hashtable_c_free(None)
 
 
+# --- lesson 1: reference counts seen from Python ------------------------------
+
+def test_refcount_lesson_shows_what_it_claims():
+    """Run the lesson and check the numbers it prints: a second name adds one
+    reference, held by one referrer (the module's namespace dict); each call
+    level adds to getrefcount (two references before 3.11, one since) but no
+    referrer (a running frame is not GC-tracked); a stored value gains one
+    reference and its HashTable shows among its referrers."""
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, "01_refcounts.py")],
+                          cwd=_lesson.REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+
+    def number(pattern):
+        match = re.search(pattern, out)
+        assert match, (pattern, out)
+        return [int(g) for g in match.groups()]
+
+    (first,) = number(r">>> obj = object\(\)\n  sys.getrefcount\(obj\) = (\d+)")
+    (second,) = number(r">>> another = obj\n  sys.getrefcount\(obj\) = (\d+)")
+    assert second == first + 1
+    assert "gc.get_referrers(obj): 1 referrer: the module's namespace dict" in out
+    rise, referrers = number(r"100 more levels: getrefcount rose by (\d+) \(.*\), "
+                             r"gc.get_referrers by (-?\d+)\.")
+    assert rise == (100 if sys.version_info >= (3, 11) else 200)
+    assert referrers == 0
+    assert ">>> gc.is_tracked(sys._getframe()) inside a running call\n  False" in out
+    before, after = number(r"sys.getrefcount\(value\): (\d+) -> (\d+)")
+    assert after == before + 1
+    assert "a hashtable.HashTable holding it as a value" in out
+
+
+# --- the build interface: HASHTABLE_BUGS -------------------------------------
+
+def test_an_unknown_bug_name_fails_the_build_naming_the_known_ones():
+    env = dict(os.environ, HASHTABLE_BUGS="forget-incref,no-such-bug")
+    done = subprocess.run([sys.executable, "setup.py", "--name"], cwd=_lesson.REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert ("HASHTABLE_BUGS: unknown bug(s) no-such-bug; known bugs are: "
+            + ", ".join(VARIANTS)) in done.stderr, done.stderr
+
+
+def test_the_known_bugs_are_cargos_features():
+    """setup.py takes the list from Cargo.toml's [features], the one place
+    where a bug is declared."""
+    with open(os.path.join(_lesson.REPO, "Cargo.toml")) as f:
+        features = f.read().split("[features]", 1)[1].split("\n[", 1)[0]
+    declared = re.findall(r"^([a-z][a-z0-9-]*)\s*=", features, re.M)
+    assert tuple(declared) == VARIANTS
+
+
+def test_a_bug_build_names_its_bugs_and_leaves_the_normal_build_alone(variants):
+    """HASHTABLE_BUGS with several names and no -b: setup.py builds into
+    build/variants/<names> (never over the normal build in build/lib.*), and
+    hashtable.BUGS there names every bug compiled in."""
+    import hashtable
+    normal = hashtable.__file__
+    with open(normal, "rb") as f:
+        before = f.read()
+    env = dict(os.environ, HASHTABLE_BUGS="no-gc,forget-decref")
+    done = subprocess.run([sys.executable, "setup.py", "-q", "build"], cwd=_lesson.REPO, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(normal, "rb") as f:
+        assert f.read() == before, "the normal build was overwritten"
+    (lib,) = glob.glob(os.path.join(_lesson.REPO, "build", "variants", "forget-decref,no-gc",
+                                    "lib.*-%s" % sys.implementation.cache_tag))
+    check = subprocess.run([sys.executable, "-c", "import hashtable; print(hashtable.BUGS)"],
+                           cwd=lib, env=dict(os.environ, HASHTABLE_TRACE="off"),
+                           capture_output=True, text=True, timeout=60)
+    assert check.stdout.strip() == "('forget-decref', 'no-gc')", check.stdout + check.stderr
+
+
 # --- every example runs to completion ----------------------------------------
 
 SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "*.py"))
