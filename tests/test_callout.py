@@ -25,6 +25,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_DIR = os.path.join(REPO, "src", "module")
+REFLEAKS_RUN_ONCE = "each scenario runs in a child interpreter: nothing to measure here"
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads the daemon thread's state from /proc")

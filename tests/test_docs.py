@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+REFLEAKS_RUN_ONCE = "reads files; runs no module code"
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = sorted(glob.glob(os.path.join(REPO, "docs", "*.md"))) + [os.path.join(REPO, "README.md")]
 

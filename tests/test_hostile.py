@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+REFLEAKS_RUN_ONCE = "each scenario runs in a child interpreter: nothing to measure here"
+
 PRELUDE = """\
 import gc, math, sys, threading, time, weakref
 import hashtable

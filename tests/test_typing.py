@@ -15,6 +15,8 @@ from conftest import _build
 
 pytest.importorskip("mypy", reason="mypy is in tests/requirements.txt")
 
+REFLEAKS_RUN_ONCE = "mypy, stubtest and pip run in child processes"
+
 GOOD = '''\
 from collections.abc import MutableMapping
 from typing import Any, Dict, List, Tuple, Union
