@@ -5,7 +5,11 @@
     python3 benchmarks/bench.py --quick          10**5 keys, fewer repeats (a minute or so)
     python3 benchmarks/bench.py --n 200000       another key count
     python3 benchmarks/bench.py --scaling        ns/op at 10**4 ... 10**7 keys (takes a while)
+    python3 benchmarks/bench.py --scaling --sizes 10000,100000   other key counts
+    python3 benchmarks/bench.py --workloads str  a subset: int-ordered,int-shuffled,str
+    python3 benchmarks/bench.py --no-pure --no-memory   skip the slow parts
     python3 benchmarks/bench.py --markdown       the same results as Markdown (docs/performance.md)
+    python3 benchmarks/instructions.py           instructions per operation (callgrind)
 
 Every number comes from one run, on the same keys for the three structures:
 
@@ -14,14 +18,26 @@ Every number comes from one run, on the same keys for the three structures:
     pure-Python table; a fresh structure per repeat (built in timeit's
     setup, which is not timed); the median of the repeats, divided by the
     number of keys. The loop's own cost is in every number, for every
-    structure alike (the "empty loop" line shows it).
+    structure alike (the "empty loop" line shows it). "vs pure Python" is
+    pure-Python time / HashTable time, "pure / dict" the same for dict:
+    dict's own lead over the pure-Python table.
   * memory: a child process per structure builds it from the keys, drops
     the key list, and reports what tracemalloc still traces (dict keeps its
     key objects alive, HashTable copies keys into its own memory, which is
     allocated through PyMem_RawMalloc so tracemalloc sees it), and the
     growth of its resident set size (/proc/self/statm) as a cross-check.
+    Measured at n keys and just past a doubling (the smallest power of two
+    >= n, plus one: the table's bucket array and entry slab have both just
+    doubled, its worst point).
   * the Python hash function's overhead: `h[k] = v` with the talk's hash
-    function written in Python, minus calling that function alone.
+    function written in Python, minus calling that function alone, at n
+    keys and at 10**4 keys (in the caches; more repeats). The talk's hash
+    scatters in-order ints across the buckets, so part of that overhead is
+    cache misses; `py_hash` (`return hash(k) & (2**60 - 1)`: the builtin
+    hash's buckets) isolates the cost of calling a Python function from the
+    module.
+  * scaling (--scaling): the same statements at 10**4 ... 10**7 keys, for
+    HashTable and dict only, with more repeats for the small sizes.
 
 Each target of the performance issue is printed with PASS or FAIL computed
 from this run. The machine's noise affects the structures alike, so ratios
@@ -37,6 +53,7 @@ import random
 import statistics
 import subprocess
 import sys
+import textwrap
 import timeit
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -148,28 +165,45 @@ STR_TARGET = 1.3
 PURE_SPEEDUP = 10.0
 SCALING_TARGET = 2.0
 HASH_OVERHEAD_NS = 50.0
+CACHED_N = 10**4  # key count of the in-cache hash function measurement
 
 
-def make_keys(workload, n):
-    """The keys and the missing keys of a workload, as fresh objects with their hash cached."""
+def make_keys(workload, n, with_misses=True):
+    """The keys and the missing keys of a workload, as fresh objects with their hash cached.
+    with_misses=False: no misses (None); the keys are the same."""
+    misses = None
     if workload == "int, in order":
-        keys, misses = list(range(n)), list(range(n, 2 * n))
+        keys = list(range(n))
+        if with_misses:
+            misses = list(range(n, 2 * n))
     elif workload == "int, shuffled":
         rng = random.Random(42)
-        keys, misses = list(range(n)), list(range(n, 2 * n))
+        keys = list(range(n))
         rng.shuffle(keys)
-        rng.shuffle(misses)
+        if with_misses:
+            misses = list(range(n, 2 * n))
+            rng.shuffle(misses)
     elif workload == "str":
         rng = random.Random(43)
         order = list(range(n))
         rng.shuffle(order)
         keys = [f"key{i}" for i in order]
-        misses = [f"miss{i}" for i in order]
+        if with_misses:
+            misses = [f"miss{i}" for i in order]
     else:
         raise ValueError(workload)
-    for k in keys + misses:
-        hash(k)  # str objects cache their hash: every structure gets it for free
+    for some in (keys, misses or ()):
+        for k in some:
+            hash(k)  # str objects cache their hash: every structure gets it for free
     return keys, misses
+
+
+def many_repeats(n, repeat):
+    """Repeats for n keys: at least `repeat`, and enough (up to 100) for each
+    number to cover 10**6 operations; max(3, repeat // 2) from 10**7 keys."""
+    if n >= 10**7:
+        return max(3, repeat // 2)
+    return max(repeat, min(100, 10**6 // n))
 
 
 def time_per_op(stmt, setup, namespace, n, repeat):
@@ -214,19 +248,52 @@ def bench_operations(workloads, n, repeat, pure_repeat, progress, structures=STR
     return results
 
 
+PY_HASH_MASK = 2**60 - 1
+
+
+def py_hash(k):
+    """A Python hash function that files every key where the builtin hash does.
+
+    The table reduces the int a hash function returns the way hash() of an
+    int does (modulo 2**61 - 1), so a plain `return hash(k)` would move str
+    keys, whose hashes use all 64 bits, to other buckets (ints hash to
+    themselves below 2**61 - 1, already reduced). The low 60 bits are kept
+    as they are by the reduction, and a power-of-two bucket array picks the
+    bucket from the low bits: the same bucket, chain and order for every key.
+    """
+    return hash(k) & PY_HASH_MASK
+
+
+def hash_overhead_sizes(n):
+    """n keys, and CACHED_N keys (in the caches) unless n is that already."""
+    return [n] if n == CACHED_N else [n, CACHED_N]
+
+
 def bench_hash_overhead(workloads, n, repeat, progress):
-    """{workload: (ns per insert with talk_hash, ns per talk_hash call,
-    ns per insert with the builtin hash)}."""
+    """{(workload, key count): {"talk": ns per insert with talk_hash, "talk alone":
+    ns per talk_hash call, "builtin": ns per insert with the builtin hash, "py":
+    ns per insert with py_hash, "py alone": ns per py_hash call, "empty": ns per
+    empty loop iteration}}, at n keys and at CACHED_N keys (more repeats)."""
     out = {}
     for workload in workloads:
-        progress(f"{workload}: Python hash function overhead")
-        keys, _ = make_keys(workload, n)
-        namespace = {"keys": keys, "v": None, "f": talk_hash, "HashTable": HashTable}
-        insert = time_per_op("for k in keys: h[k] = v", "h = HashTable(hash_func=f)",
-                             namespace, n, repeat)
-        call = time_per_op("for k in keys: f(k)", "pass", namespace, n, repeat)
-        builtin = time_per_op("for k in keys: h[k] = v", "h = HashTable()", namespace, n, repeat)
-        out[workload] = (1e9 * insert, 1e9 * call, 1e9 * builtin)
+        for size in hash_overhead_sizes(n):
+            keys, _ = make_keys(workload, size, with_misses=False)
+            reps = repeat if size == n else many_repeats(size, repeat)
+            namespace = {"keys": keys, "v": None, "talk_hash": talk_hash, "py_hash": py_hash,
+                         "HashTable": HashTable}
+            row = {}
+            for name, stmt, setup in [
+                    ("talk", "for k in keys: h[k] = v", "h = HashTable(hash_func=talk_hash)"),
+                    ("talk alone", "for k in keys: talk_hash(k)", "pass"),
+                    ("builtin", "for k in keys: h[k] = v", "h = HashTable()"),
+                    ("py", "for k in keys: h[k] = v", "h = HashTable(hash_func=py_hash)"),
+                    ("py alone", "for k in keys: py_hash(k)", "pass"),
+                    ("empty", "for k in keys: pass", "pass")]:
+                progress(f"{workload}: Python hash function, {size} keys: {name}")
+                row[name] = 1e9 * time_per_op(stmt, setup, namespace, size, reps)
+            out[(workload, size)] = row
+            del keys, namespace
+            gc.collect()
     return out
 
 
@@ -270,20 +337,29 @@ def memory_child(structure, workload, n, mode):
     print(json.dumps({mode: value / n, "len": len(s)}))
 
 
+def memory_sizes(n):
+    """n, and just past a doubling: the smallest power of two >= n, plus one
+    (the table's bucket array and entry slab have both just doubled there)."""
+    return [n, (1 << (n - 1).bit_length()) + 1]
+
+
 def bench_memory(workloads, n, progress):
-    """{(workload, structure): {"traced": B/entry, "rss": B/entry}}."""
+    """{(workload, key count, structure): {"traced": B/entry, "rss": B/entry}}
+    for each key count of memory_sizes(n)."""
     out = {}
     for workload in workloads:
-        for structure in ("HashTable", "dict"):
-            out[(workload, structure)] = {}
-            for mode in ("traced", "rss"):
-                progress(f"{workload}: memory ({mode}): {structure}")
-                done = subprocess.run(
-                    [sys.executable, os.path.abspath(__file__), "--memory-child",
-                     structure, workload, str(n), mode],
-                    check=True, capture_output=True, text=True,
-                    env=dict(_build.env_for(), HASHTABLE_TRACE="off"))
-                out[(workload, structure)].update(json.loads(done.stdout.splitlines()[-1]))
+        for size in memory_sizes(n):
+            for structure in ("HashTable", "dict"):
+                out[(workload, size, structure)] = {}
+                for mode in ("traced", "rss"):
+                    progress(f"{workload}: memory, {size} keys ({mode}): {structure}")
+                    done = subprocess.run(
+                        [sys.executable, os.path.abspath(__file__), "--memory-child",
+                         structure, workload, str(size), mode],
+                        check=True, capture_output=True, text=True,
+                        env=dict(_build.env_for(), HASHTABLE_TRACE="off"))
+                    out[(workload, size, structure)].update(
+                        json.loads(done.stdout.splitlines()[-1]))
     return out
 
 
@@ -293,10 +369,12 @@ SCALING_SIZES = [10**4, 10**5, 10**6, 10**7]
 SCALING_OPS = [
     ("insert h[k] = v", "for k in keys: h[k] = v", "for k in keys: d[k] = v", False),
     ("lookup h[k]", "for k in keys: h[k]", "for k in keys: d[k]", True),
+    ("get hit h.get(k)", "for k in keys: h.get(k)", "for k in keys: d.get(k)", True),
+    ("pop all h.pop(k)", "for k in keys: h.pop(k)", "for k in keys: d.pop(k)", True),
 ]
 
 
-SCALING_WORKLOADS = ["int, in order", "int, shuffled"]
+SCALING_WORKLOADS = ["int, in order", "int, shuffled", "str"]
 
 
 def bench_scaling(sizes, repeat, progress):
@@ -304,12 +382,10 @@ def bench_scaling(sizes, repeat, progress):
     out = {}
     for workload in SCALING_WORKLOADS:
         for n in sizes:
-            keys, _ = make_keys(workload, n)
+            keys, _ = make_keys(workload, n, with_misses=False)
             namespace = {"keys": keys, "v": None, "HashTable": HashTable}
             # Small sizes: more repeats, so each number covers more operations.
-            reps = max(repeat, min(100, 10**6 // n))
-            if n >= 10**7:
-                reps = max(3, repeat // 2)
+            reps = many_repeats(n, repeat)
             for name, stmt, dict_stmt, filled in SCALING_OPS:
                 for structure, make, this in (("HashTable", "HashTable()", stmt),
                                               ("dict", "{}", dict_stmt)):
@@ -374,7 +450,25 @@ def machine_note():
     except OSError:
         pass
     return (f"{platform.python_implementation()} {platform.python_version()} on "
-            f"{platform.machine()} {platform.system()}, {cpu}, {os.cpu_count()} CPUs")
+            f"{platform.machine()} {platform.system()}, {cpu}, {os.cpu_count()} CPUs; "
+            f"source {source_revision()}")
+
+
+def source_revision():
+    """The commit measured (e.g. c1d7523), "-modified" when the code differs
+    from it, or "unknown". Only what is built or run counts: the docs change
+    while tools/regen_docs.py pastes this very output into them."""
+    def git(*args):
+        return subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True,
+                              timeout=30)
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        code = git("diff", "--quiet", "HEAD", "--", ".", ":(exclude)docs", ":(exclude)README.md")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0 or not head.stdout.strip():
+        return "unknown"
+    return head.stdout.strip() + ("-modified" if code.returncode != 0 else "")
 
 
 def report_operations(rep, results, workloads, n):
@@ -392,7 +486,8 @@ def report_operations(rep, results, workloads, n):
             no_pure = math.isnan(pure)
             rows.append([name, f"{ours:.1f}", f"{d:.1f}", "-" if no_pure else f"{pure:.1f}",
                          f"{ours / d:.2f}", f"<= {limit:g}" if limit else "-",
-                         "-" if no_pure else f"{pure / ours:.1f}x"])
+                         "-" if no_pure else f"{pure / ours:.1f}x",
+                         "-" if no_pure else f"{pure / d:.1f}x"])
             if limit:
                 rep.check(f"{workload}: {name} vs `{dict_stmt.split(': ')[1]}`",
                           ours / d, "<=", limit)
@@ -400,35 +495,57 @@ def report_operations(rep, results, workloads, n):
                 rep.check(f"{workload}: {name}: pure-Python table / HashTable",
                           pure / ours, ">=", PURE_SPEEDUP, "x")
         rep.table(["operation", "HashTable", "dict", "pure Python", "ratio", "target",
-                   "vs pure Python"], rows)
+                   "vs pure Python", "pure / dict"], rows)
         rep.text()
 
 
 def report_memory(rep, mem, workloads, n):
-    rep.heading(f"Memory per entry, {n} keys (bytes; keys made on the fly, values all None)")
+    sizes = memory_sizes(n)
+    rep.heading(f"Memory per entry, {sizes[0]} keys and {sizes[1]} (just past a doubling) "
+                f"(bytes; keys made on the fly, values all None)")
     rows = []
     for workload in workloads:
-        ours, d = mem[(workload, "HashTable")], mem[(workload, "dict")]
-        rows.append([workload, f"{ours['traced']:.1f}", f"{d['traced']:.1f}",
-                     f"{ours['rss']:.1f}", f"{d['rss']:.1f}"])
-        rep.check(f"{workload}: memory per entry, HashTable / dict (tracemalloc)",
-                  ours["traced"] / d["traced"], "<=", 1.0)
-        rep.check(f"{workload}: memory per entry, HashTable / dict (RSS)",
-                  ours["rss"] / d["rss"], "<=", 1.0)
-    rep.table(["keys", "HashTable traced", "dict traced", "HashTable RSS", "dict RSS"], rows)
+        for size in sizes:
+            ours, d = mem[(workload, size, "HashTable")], mem[(workload, size, "dict")]
+            rows.append([workload, str(size), f"{ours['traced']:.1f}", f"{d['traced']:.1f}",
+                         f"{ours['rss']:.1f}", f"{d['rss']:.1f}"])
+            rep.check(f"{workload}, {size} keys: memory per entry, HashTable / dict (tracemalloc)",
+                      ours["traced"] / d["traced"], "<=", 1.0)
+            rep.check(f"{workload}, {size} keys: memory per entry, HashTable / dict (RSS)",
+                      ours["rss"] / d["rss"], "<=", 1.0)
+    rep.table(["keys", "key count", "HashTable traced", "dict traced", "HashTable RSS",
+               "dict RSS"], rows)
 
 
 def report_hash_overhead(rep, over, workloads, n):
-    rep.heading(f"The talk's Python hash function, {n} keys (ns per key)")
+    sizes = hash_overhead_sizes(n)
+    rep.heading(f"The talk's Python hash function, {' and '.join(map(str, sizes))} keys "
+                f"(ns per key)")
     rows = []
     for workload in workloads:
-        insert, call, builtin = over[workload]
-        rows.append([workload, f"{insert:.1f}", f"{call:.1f}", f"{insert - call:.1f}",
-                     f"{builtin:.1f}"])
-        rep.check(f"{workload}: h[k] = v with talk_hash, minus talk_hash(k) alone",
-                  insert - call, "<=", HASH_OVERHEAD_NS, " ns")
-    rep.table(["keys", "h[k] = v, hash_func=talk_hash", "talk_hash(k) alone", "overhead",
-               "h[k] = v, builtin hash"], rows)
+        for size in sizes:
+            o = over[(workload, size)]
+            overhead = o["talk"] - o["talk alone"]
+            from_c = (o["py"] - o["builtin"]) - (o["py alone"] - o["empty"])
+            rows.append([workload, str(size), f"{o['talk']:.1f}", f"{o['talk alone']:.1f}",
+                         f"{overhead:.1f}", f"{o['builtin']:.1f}", f"{o['py']:.1f}",
+                         f"{o['py alone']:.1f}", f"{o['empty']:.1f}", f"{from_c:.1f}"])
+            rep.check(f"{workload}, {size} keys: h[k] = v with talk_hash, "
+                      f"minus talk_hash(k) alone", overhead, "<=", HASH_OVERHEAD_NS, " ns")
+    rep.table(["keys", "key count", "h[k] = v, hash_func=talk_hash", "talk_hash(k) alone",
+               "overhead", "h[k] = v, builtin hash", "h[k] = v, hash_func=py_hash",
+               "py_hash(k) alone", "empty loop", "calling from C"], rows)
+    rep.text()
+    for line in textwrap.wrap(
+            "overhead (the target) = \"hash_func=talk_hash\" - \"talk_hash(k) alone\". "
+            "py_hash is `def py_hash(k): return hash(k) & (2**60 - 1)`: it files every key "
+            "where the builtin hash does (same buckets, same memory traffic; a plain "
+            "`return hash(k)` would not for str keys, as the table reduces the int returned "
+            "modulo 2**61 - 1). calling from C = (\"hash_func=py_hash\" - \"builtin hash\") - "
+            "(\"py_hash(k) alone\" - \"empty loop\"): the extra cost of calling a Python hash "
+            "function from the module rather than from Python code, free of the cache misses "
+            "that the talk's hash adds by scattering in-order ints across the buckets.", 100):
+        rep.text(line)
 
 
 def report_scaling(rep, scaling, sizes):
@@ -483,13 +600,20 @@ def main():
             sys.stderr.flush()
 
     rep = Report(args.markdown)
-    rep.text(f"Machine: {machine_note()}; hashtable built from this tree; "
-             f"{repeat} repeats ({pure_repeat} for the pure-Python table), median.")
     if args.scaling:
         sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else SCALING_SIZES
+        counts = ", ".join(f"{many_repeats(s, repeat)} at {s} keys" for s in sizes)
+        rep.text(f"Machine: {machine_note()}; hashtable built from this tree; repeats: "
+                 f"{counts} (max({repeat}, min(100, 10**6 // keys)); from 10**7 keys "
+                 f"max(3, {repeat} // 2) = {many_repeats(10**7, repeat)}), median; "
+                 f"HashTable and dict only.")
         scaling = bench_scaling(sizes, repeat, progress)
         report_scaling(rep, scaling, sizes)
     else:
+        cached = ("" if n == CACHED_N else f"; {many_repeats(CACHED_N, repeat)} for the "
+                  f"hash function at {CACHED_N} keys")
+        rep.text(f"Machine: {machine_note()}; hashtable built from this tree; "
+                 f"{repeat} repeats ({pure_repeat} for the pure-Python table{cached}), median.")
         structures = {k: v for k, v in STRUCTURES.items()
                       if not (args.no_pure and k == "pure Python")}
         results = bench_operations(workloads, n, repeat, pure_repeat, progress, structures)
