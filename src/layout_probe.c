@@ -8,6 +8,9 @@
 #include <Python.h>
 #include <structmember.h>
 #include <stddef.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <longintrepr.h>  /* from 3.11 on, Python.h includes it */
+#endif
 
 typedef struct {
     const char *name;
@@ -16,6 +19,7 @@ typedef struct {
 
 #define SIZE(T) {"sizeof(" #T ")", sizeof(T)}
 #define OFFSET(T, f) {"offsetof(" #T ", " #f ")", offsetof(T, f)}
+#define VALUE(c) {"value(" #c ")", (size_t)(c)}
 
 const hashtable_layout_entry hashtable_c_layout[] = {
     SIZE(PyObject),
@@ -63,5 +67,15 @@ const hashtable_layout_entry hashtable_c_layout[] = {
     OFFSET(PyMemberDef, offset),
     OFFSET(PyMemberDef, flags),
     OFFSET(PyMemberDef, doc),
+    /* keys.rs reads a small int's value from the object (small_int_value). */
+    SIZE(digit),
+    VALUE(PyLong_SHIFT),
+#if PY_VERSION_HEX >= 0x030C0000
+    OFFSET(PyLongObject, long_value.lv_tag),
+    OFFSET(PyLongObject, long_value.ob_digit),
+    VALUE(_PyLong_NON_SIZE_BITS),
+#else
+    OFFSET(PyLongObject, ob_digit),
+#endif
     {NULL, 0},
 };

@@ -17,7 +17,11 @@ from hypothesis import strategies as st
 import hashtable
 
 EDGE_INTS = [0, 1, -1, -2, 2**31, -2**31, 2**61 - 2, 2**61 - 1, 2**61, -(2**61 - 1), -2**61,
-             2**62, -2**62, 2**63 - 1, -2**63, 2**63, -2**63 - 1, 2**64, 10**30]
+             2**62, -2**62, 2**63 - 1, -2**63, 2**63, -2**63 - 1, 2**64, 10**30,
+             # CPython's digits are 30 bits: one, two and three digits (keys.rs
+             # reads ints of up to two digits from the object itself).
+             2**30 - 1, 2**30, 2**30 + 1, -(2**30 - 1), -(2**30), -(2**30 + 1),
+             2**60 - 1, 2**60, 2**60 + 1, -(2**60 - 1), -(2**60), -(2**60 + 1)]
 
 
 def assert_bucket_is_hash_of(n):

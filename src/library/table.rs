@@ -223,7 +223,7 @@ impl<V> Table<V> {
         None
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, hash: i64, key: KeyRef<'_>) -> Option<&V> {
         let found = self.find(hash, key);
         trace!(
@@ -355,6 +355,7 @@ impl<V> Table<V> {
     }
 
     /// Removes `key`; returns the stored key and its value.
+    #[inline(always)]
     pub fn remove(&mut self, hash: i64, key: KeyRef<'_>) -> Option<(Key, V)> {
         let bucket = Self::bucket_of(hash, self.heads.len());
         let mut prev = NIL;

@@ -775,9 +775,12 @@ unsafe fn positional<const N: usize>(
         return unsafe { wrong_arg_count(name, N, given, required) };
     }
     let mut out = [null_mut(); N];
-    for (i, slot) in out.iter_mut().enumerate().take(given) {
-        // SAFETY: i < nargs, and `args` has nargs entries (caller).
-        *slot = unsafe { *args.add(i) };
+    // A loop over the constant N, which the compiler unrolls.
+    for (i, slot) in out.iter_mut().enumerate() {
+        if i < given {
+            // SAFETY: i < nargs, and `args` has nargs entries (caller).
+            *slot = unsafe { *args.add(i) };
+        }
     }
     Some(out)
 }

@@ -46,6 +46,67 @@ impl KeyArg {
     }
 }
 
+/// One digit of an int's magnitude, which CPython stores in base 2**30.
+pub(crate) type Digit = u32;
+pub(crate) const DIGIT_BITS: u32 = 30;
+/// 3.12+: the low bits of `lv_tag` hold the sign; the digit count is above them.
+#[cfg(Py_3_12)]
+pub(crate) const NON_SIZE_BITS: u32 = 3;
+
+/// The start of an int object, as `Include/cpython/longintrepr.h` lays it
+/// out (the layout probe checks every offset used here against Python.h).
+#[cfg(Py_3_12)]
+#[repr(C)]
+pub(crate) struct PyLongObject {
+    ob_base: ffi::PyObject,
+    /// The digit count shifted left by NON_SIZE_BITS, and the sign: 0
+    /// positive, 1 zero, 2 negative.
+    pub(crate) lv_tag: usize,
+    pub(crate) ob_digit: [Digit; 2],
+}
+
+/// The start of an int object up to 3.11: `ob_size` is the digit count,
+/// negative for a negative int.
+#[cfg(not(Py_3_12))]
+#[repr(C)]
+pub(crate) struct PyLongObject {
+    ob_base: ffi::PyVarObject,
+    pub(crate) ob_digit: [Digit; 2],
+}
+
+/// The value of an int of at most two digits (below 2**60 in magnitude),
+/// read from the object: what PyLong_AsLongLongAndOverflow computes, without
+/// the call (on 3.12+ what PyUnstable_Long_CompactValue reads, for one digit).
+/// None for longer ints.
+///
+/// # Safety
+/// `key` is an int (PyLong_Check) and the GIL is held.
+#[inline(always)]
+unsafe fn small_int_value(key: *mut ffi::PyObject) -> Option<i64> {
+    let int = key.cast::<PyLongObject>();
+    // SAFETY: `key` is an int (caller), whose struct starts as PyLongObject
+    // does; only the digits its size says it has are read.
+    unsafe {
+        #[cfg(Py_3_12)]
+        let (ndigits, sign) = {
+            let tag = (*int).lv_tag;
+            (tag >> NON_SIZE_BITS, 1 - (tag & 3) as i64)
+        };
+        #[cfg(not(Py_3_12))]
+        let (ndigits, sign) = {
+            let size = (*int.cast::<ffi::PyVarObject>()).ob_size;
+            (size.unsigned_abs(), size.signum() as i64)
+        };
+        let magnitude = match ndigits {
+            0 => 0,
+            1 => i64::from((*int).ob_digit[0]),
+            2 => i64::from((*int).ob_digit[0]) | i64::from((*int).ob_digit[1]) << DIGIT_BITS,
+            _ => return None,
+        };
+        Some(sign * magnitude)
+    }
+}
+
 /// Converts a borrowed key object; raises TypeError/ValueError for keys the
 /// table cannot hold.
 ///
@@ -54,16 +115,14 @@ impl KeyArg {
 /// returned `KeyArg`.
 #[inline]
 pub(crate) unsafe fn key_arg(key: *mut ffi::PyObject) -> Option<KeyArg> {
-    // The common keys first, inline in every operation: an exact int that
-    // fits in i64, and an exact str (whose UTF-8 is its own data when ASCII).
-    // SAFETY: GIL held and `key` valid (caller); `key` is borrowed; the int
-    // conversion only reads it (no error is possible for an exact int without
-    // overflow, and an overflow takes the general path below).
+    // The common keys first, inline in every operation: an exact int of at
+    // most two digits, read from the object, and an exact str (whose UTF-8
+    // is its own data when ASCII). Longer ints take the general path below.
+    // SAFETY: GIL held and `key` valid (caller); `key` is borrowed and only
+    // read; small_int_value gets an int, as PyLong_CheckExact says.
     unsafe {
         if ffi::PyLong_CheckExact(key) != 0 {
-            let mut overflow = 0;
-            let value = ffi::PyLong_AsLongLongAndOverflow(key, &mut overflow);
-            if overflow == 0 && !(value == -1 && !ffi::PyErr_Occurred().is_null()) {
+            if let Some(value) = small_int_value(key) {
                 return Some(KeyArg::Int(value));
             }
         } else if ffi::PyUnicode_CheckExact(key) != 0 {
@@ -168,6 +227,7 @@ unsafe fn big_int(key: *mut ffi::PyObject) -> Option<BigInt> {
 ///
 /// # Safety
 /// `key` is a str and the GIL is held.
+#[inline(always)]
 unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
     // SAFETY: GIL held and `key` a str (caller). A compact ASCII str keeps
     // its characters, which are also its UTF-8, inside the object, unchanged
@@ -180,7 +240,16 @@ unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
                 _owner: None,
             });
         }
+        str_key_utf8(key)
     }
+}
+
+/// [`str_key`] for a str that is not compact ASCII: through its UTF-8.
+///
+/// # Safety
+/// As [`str_key`].
+#[inline(never)]
+unsafe fn str_key_utf8(key: *mut ffi::PyObject) -> Option<KeyArg> {
     let mut len: ffi::Py_ssize_t = 0;
     // SAFETY: GIL held; the returned buffer is owned by `key` (borrowed).
     let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(key, &mut len) };

@@ -12,6 +12,10 @@ use std::mem::{offset_of, size_of};
 
 use pyo3_ffi as ffi;
 
+#[cfg(Py_3_12)]
+use super::keys::NON_SIZE_BITS;
+use super::keys::{DIGIT_BITS, Digit, PyLongObject};
+
 #[repr(C)]
 struct CLayoutEntry {
     name: *const c_char,
@@ -184,6 +188,26 @@ fn rust_layout() -> Vec<(&'static str, usize)> {
             offset_of!(PyMemberDef, flags),
         ),
         ("offsetof(PyMemberDef, doc)", offset_of!(PyMemberDef, doc)),
+        // What keys.rs assumes of an int object (small_int_value).
+        ("sizeof(digit)", size_of::<Digit>()),
+        ("value(PyLong_SHIFT)", DIGIT_BITS as usize),
+        #[cfg(Py_3_12)]
+        (
+            "offsetof(PyLongObject, long_value.lv_tag)",
+            offset_of!(PyLongObject, lv_tag),
+        ),
+        #[cfg(Py_3_12)]
+        (
+            "offsetof(PyLongObject, long_value.ob_digit)",
+            offset_of!(PyLongObject, ob_digit),
+        ),
+        #[cfg(Py_3_12)]
+        ("value(_PyLong_NON_SIZE_BITS)", NON_SIZE_BITS as usize),
+        #[cfg(not(Py_3_12))]
+        (
+            "offsetof(PyLongObject, ob_digit)",
+            offset_of!(PyLongObject, ob_digit),
+        ),
     ]
 }
 
