@@ -8,6 +8,8 @@ talk did: `python setup.py build`, then import from build/lib.*/.
     hashtable = _build.load("forget-incref")    # a build with a deliberate bug
     subprocess.run([sys.executable, "demo.py"], env=_build.env_for("forget-incref"))
 
+    python examples/_build.py                   # prints the build/lib.* directory
+
 Only one build can be imported per process (one module name, one static type),
 so lessons that compare builds run each one in a child process with env_for().
 Standard library only.
@@ -87,3 +89,11 @@ def env_for(variant=None):
     env["PYTHONPATH"] = os.pathsep.join(
         [lib_dir(variant)] + [p for p in [env.get("PYTHONPATH")] if p])
     return env
+
+
+if __name__ == "__main__":
+    # The README's walkthrough: cd "$(python examples/_build.py)"
+    path = lib_dir()
+    if path is None:
+        sys.exit("hashtable is not built for this Python: run python setup.py build")
+    print(path)

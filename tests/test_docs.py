@@ -50,7 +50,7 @@ def test_rust_excerpt_is_in_the_source(excerpt):
 
 
 def test_the_readme_walkthrough_cds_into_this_interpreters_build(tmp_path):
-    """The README's `cd build/lib...` line, run as written (with `python` being
+    """The README's `cd` line, run as written (with `python` being
     this interpreter), lands in the directory this build imports from, also
     when builds for other interpreters sit beside it."""
     import subprocess

@@ -383,8 +383,8 @@ def test_a_bug_build_names_its_bugs_and_leaves_the_normal_build_alone(variants):
     assert done.returncode == 0, done.stderr[-3000:]
     with open(normal, "rb") as f:
         assert f.read() == before, "the normal build was overwritten"
-    (lib,) = glob.glob(os.path.join(_lesson.REPO, "build", "variants", "forget-decref,no-gc",
-                                    "lib.*-%s" % sys.implementation.cache_tag))
+    lib = _lesson._build.lib_dir("forget-decref,no-gc")  # build/variants/forget-decref,no-gc
+    assert lib, "no build in build/variants/forget-decref,no-gc"
     check = subprocess.run([sys.executable, "-c", "import hashtable; print(hashtable.BUGS)"],
                            cwd=lib, env=dict(os.environ, HASHTABLE_TRACE="off"),
                            capture_output=True, text=True, timeout=60)
