@@ -108,6 +108,13 @@ pub(crate) unsafe fn require_table(obj: *mut HashTableObject) -> Option<*mut PyT
     Some(table)
 }
 
+/// The `calls`-level line of a module call, written at once.
+#[inline(always)]
+fn trace_call(call: &str) {
+    trace!(Level::Calls, Origin::Module, "{call}");
+    flush_trace();
+}
+
 /// Copies the table's size and load into the struct fields the members read.
 ///
 /// # Safety
@@ -727,8 +734,7 @@ unsafe extern "C" fn hashtable_init(
 
 unsafe extern "C" fn hashtable_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let obj = slf.cast::<HashTableObject>();
-    trace!(Level::Calls, Origin::Module, "repr()");
-    flush_trace();
+    trace_call("repr()");
     // SAFETY: Python calls tp_repr with the GIL and a live object; the table
     // is read only, and nothing here runs Python code before the string is made.
     unsafe {
@@ -1002,8 +1008,7 @@ pub(crate) unsafe fn remove(
 // ---------------------------------------------------------------------------
 
 unsafe extern "C" fn hashtable_length(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    trace!(Level::Calls, Origin::Module, "len()");
-    flush_trace();
+    trace_call("len()");
     // SAFETY: called with the GIL on a live HashTable.
     unsafe {
         match require_table(slf.cast()) {
@@ -1064,8 +1069,7 @@ unsafe extern "C" fn hashtable_contains(slf: *mut ffi::PyObject, key: *mut ffi::
 }
 
 unsafe extern "C" fn hashtable_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    trace!(Level::Calls, Origin::Module, "iter()");
-    flush_trace();
+    trace_call("iter()");
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_iter(slf, ViewKind::Keys) }
 }
@@ -1219,8 +1223,7 @@ unsafe extern "C" fn hashtable_keys(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trace!(Level::Calls, Origin::Module, "keys()");
-    flush_trace();
+    trace_call("keys()");
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_view(slf, ViewKind::Keys) }
 }
@@ -1229,8 +1232,7 @@ unsafe extern "C" fn hashtable_values(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trace!(Level::Calls, Origin::Module, "values()");
-    flush_trace();
+    trace_call("values()");
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_view(slf, ViewKind::Values) }
 }
@@ -1239,8 +1241,7 @@ unsafe extern "C" fn hashtable_items(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    trace!(Level::Calls, Origin::Module, "items()");
-    flush_trace();
+    trace_call("items()");
     // SAFETY: called with the GIL on a live HashTable.
     unsafe { new_view(slf, ViewKind::Items) }
 }
@@ -1456,8 +1457,7 @@ unsafe extern "C" fn hashtable_clear_method(
     // SAFETY: called with the GIL on a live HashTable; the old table is
     // detached before its values are released.
     unsafe {
-        trace!(Level::Calls, Origin::Module, "clear()");
-        flush_trace();
+        trace_call("clear()");
         let Some(table) = require_table(obj) else {
             return null_mut();
         };
@@ -1486,8 +1486,7 @@ unsafe extern "C" fn hashtable_copy(
     // SAFETY: called with the GIL on a live HashTable. While both tables are
     // borrowed, only Rust code and INCREFs run.
     unsafe {
-        trace!(Level::Calls, Origin::Module, "copy()");
-        flush_trace();
+        trace_call("copy()");
         let Some(table) = require_table(obj) else {
             return null_mut();
         };
@@ -1573,8 +1572,7 @@ unsafe extern "C" fn hashtable_stats(
     // SAFETY: called with the GIL on a live HashTable; the numbers are copied
     // out of the table before any Python object is made.
     unsafe {
-        trace!(Level::Calls, Origin::Module, "stats()");
-        flush_trace();
+        trace_call("stats()");
         let Some(table) = require_table(slf.cast()) else {
             return null_mut();
         };
