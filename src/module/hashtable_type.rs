@@ -279,9 +279,7 @@ unsafe fn hash_key_general(
             // SAFETY: PyLong_Type is a static type whose tp_hash is always
             // set; `result` is an int.
             let hash = unsafe {
-                let long_hash = (*(&raw const ffi::PyLong_Type))
-                    .tp_hash
-                    .expect("int has tp_hash");
+                let long_hash = ffi::PyLong_Type.tp_hash.expect("int has tp_hash");
                 long_hash(result.as_ptr())
             };
             if hash == -1 {
@@ -338,7 +336,7 @@ thread_local! {
     /// How many tables this thread is freeing right now, and the tables whose
     /// freeing was deferred because of it.
     static FREEING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    static DEFERRED: std::cell::RefCell<Vec<Box<PyTable>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static DEFERRED: std::cell::RefCell<Vec<PyTable>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Frees a detached table, releasing its values.
@@ -350,7 +348,7 @@ thread_local! {
 /// outermost call frees the waiting ones in a loop.
 pub(crate) fn free_table(table: Box<PyTable>) {
     if FREEING.get() > 0 {
-        DEFERRED.with(|d| d.borrow_mut().push(table));
+        DEFERRED.with(|d| d.borrow_mut().push(*table));
         return;
     }
     FREEING.set(1);
