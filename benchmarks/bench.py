@@ -347,6 +347,7 @@ def bench_memory(workloads, n, progress):
     """{(workload, key count, structure): {"traced": B/entry, "rss": B/entry}}
     for each key count of memory_sizes(n)."""
     out = {}
+    env = dict(_build.env_for(), HASHTABLE_TRACE="off")
     for workload in workloads:
         for size in memory_sizes(n):
             for structure in ("HashTable", "dict"):
@@ -356,8 +357,7 @@ def bench_memory(workloads, n, progress):
                     done = subprocess.run(
                         [sys.executable, os.path.abspath(__file__), "--memory-child",
                          structure, workload, str(size), mode],
-                        check=True, capture_output=True, text=True,
-                        env=dict(_build.env_for(), HASHTABLE_TRACE="off"))
+                        check=True, capture_output=True, text=True, env=env)
                     out[(workload, size, structure)].update(
                         json.loads(done.stdout.splitlines()[-1]))
     return out

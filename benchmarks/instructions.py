@@ -166,7 +166,6 @@ def main():
     # the module for this interpreter, which the children then import.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench
-    _build.build()
     lib = _build.lib_dir()
 
     def progress(text):
