@@ -8,6 +8,7 @@
 #include <Python.h>
 #include <structmember.h>
 #include <stddef.h>
+#include <string.h>
 #if PY_VERSION_HEX < 0x030B0000
 #include <longintrepr.h>  /* from 3.11 on, Python.h includes it */
 #endif
@@ -77,5 +78,23 @@ const hashtable_layout_entry hashtable_c_layout[] = {
 #else
     OFFSET(PyLongObject, ob_digit),
 #endif
+    /* keys.rs tells a compact ASCII str by two bits of its `state` field
+       (is_compact_ascii): pyo3-ffi has no accessor for them from 3.14 on. */
+    OFFSET(PyASCIIObject, state),
+    SIZE(PyASCIIObject),
     {NULL, 0},
 };
+
+/* The bits of PyASCIIObject.state that are set when `compact` and `ascii`
+   are both 1, as this compiler lays out the bit-field: a value no constant
+   expression can give, so layout.rs adds it to the comparison itself. */
+size_t hashtable_c_compact_ascii_state_bits(void)
+{
+    PyASCIIObject probe;
+    unsigned int bits = 0;
+    memset(&probe, 0, sizeof probe);
+    probe.state.compact = 1;
+    probe.state.ascii = 1;
+    memcpy(&bits, &probe.state, sizeof bits);
+    return bits;
+}

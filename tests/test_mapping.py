@@ -31,14 +31,21 @@ def raised(func, *args, **kwargs):
     return info.value
 
 
+def as_hashtable(message):
+    """dict's message with dict's name for itself read as "HashTable"."""
+    return message.replace("dictionary", "HashTable").replace(" dict ", " HashTable ")
+
+
 def same_error(on_dict, on_table):
-    """Both calls raise the same exception type with the same message, up to
-    the container's name."""
+    """Both calls raise the same exception type with the same message and
+    notes (3.14+ adds a note naming a bad update element), up to the
+    container's name."""
     expected = raised(on_dict)
     got = raised(on_table)
     assert type(got) is type(expected)
-    norm = str(expected).replace("dictionary", "HashTable").replace("dict", "HashTable")
-    assert str(got) == norm, (str(got), str(expected))
+    assert str(got) == as_hashtable(str(expected)), (str(got), str(expected))
+    notes = [as_hashtable(n) for n in getattr(expected, "__notes__", [])]
+    assert getattr(got, "__notes__", []) == notes
     return got
 
 
@@ -225,7 +232,7 @@ def test_update_stops_at_the_first_bad_key_keeping_earlier_ones():
     expected = raised(d.update, [(1, "a"), ([2], "bad"), (3, "c")])
     got = raised(h.update, [(1, "a"), ([2], "bad"), (3, "c")])
     assert type(got) is type(expected) is TypeError
-    assert str(got) == str(expected)
+    assert str(got) == as_hashtable(str(expected))
     assert h == d == {1: "a"}
     with pytest.raises(TypeError, match="not tuple"):
         h.update(pairs)
@@ -435,7 +442,9 @@ def test_unhashable_keys_get_dicts_message(key):
         expected = raised(op_d)
         got = raised(op_h)
         assert type(got) is type(expected) is TypeError
-        assert str(got) == str(expected)
+        # Up to 3.13 the hash's own message; from 3.14 on dict's "cannot use
+        # 'T' as a dict key (...)", where the table says "HashTable key".
+        assert str(got) == as_hashtable(str(expected))
 
 
 def test_hashtable_itself_is_unhashable_like_dict():

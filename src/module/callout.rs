@@ -168,11 +168,36 @@ callouts! {
     fn PyErr_Clear();
 }
 
+#[cfg_attr(not(Py_3_14), allow(dead_code))] // PyErr_Format: dict's 3.14 messages
 mod raw_variadic {
     use std::ffi::c_char;
     unsafe extern "C-unwind" {
         pub(super) fn PySys_WriteStdout(format: *const c_char, ...);
+        pub(super) fn PyErr_Format(
+            exc: *mut pyo3_ffi::PyObject,
+            format: *const c_char,
+            ...
+        ) -> *mut pyo3_ffi::PyObject;
     }
+}
+
+/// `PyErr_Format(exc, format, a, b)` for a format with exactly two object
+/// conversions (`%T`, `%S`, `%R`, ...): `%S` and `%R` call `__str__` and
+/// `__repr__`. Returns null, as the C function does.
+///
+/// # Safety
+/// The GIL is held; `format` converts exactly two objects, `a` and `b`,
+/// which are live.
+#[cfg(Py_3_14)]
+#[inline(never)] // rule 2
+pub(crate) unsafe fn PyErr_Format2(
+    exc: *mut PyObject,
+    format: &CStr,
+    a: *mut PyObject,
+    b: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: GIL held (caller); two object arguments for two conversions.
+    guarded(|| unsafe { raw_variadic::PyErr_Format(exc, format.as_ptr(), a, b) })
 }
 
 /// Writes `text` to `sys.stdout` (its `write` may be Python code), or to the

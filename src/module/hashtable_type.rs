@@ -1326,6 +1326,64 @@ unsafe extern "C" fn hashtable_popitem(
     }
 }
 
+/// The error for an element of `update`'s iterable that is not a sequence,
+/// as dict.update words it. Only a TypeError (not iterable) is reworded;
+/// anything else (KeyboardInterrupt, an error raised by the element's
+/// `__iter__`) propagates unchanged. Up to 3.13 the TypeError is replaced by
+/// one naming the element; from 3.14 on PySequence_Fast's own "object is not
+/// iterable" stays, and a note names the element.
+///
+/// # Safety
+/// The GIL is held and PySequence_Fast has just failed.
+#[cold]
+unsafe fn not_a_pair<T>(index: usize) -> Option<T> {
+    // SAFETY: GIL held, an exception set (caller).
+    unsafe {
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) == 0 {
+            return None;
+        }
+        let message =
+            format!("cannot convert HashTable update sequence element #{index} to a sequence");
+        #[cfg(not(Py_3_14))]
+        {
+            callout::PyErr_Clear();
+            raise(ffi::PyExc_TypeError, &message)
+        }
+        #[cfg(Py_3_14)]
+        {
+            // dict's note starts with a capital letter.
+            let note = format!("C{}", &message[1..]);
+            add_note(&note)
+        }
+    }
+}
+
+/// Adds `note` to the exception being raised (`exc.add_note(note)`), which
+/// stays raised; if adding fails, that error is raised instead.
+///
+/// # Safety
+/// The GIL is held and an exception is set.
+#[cfg(Py_3_14)]
+unsafe fn add_note<T>(note: &str) -> Option<T> {
+    // SAFETY: GIL held (caller). Every reference made here is new and owned
+    // by a Strong; the exception is handed back to the interpreter (stolen by
+    // PyErr_SetRaisedException) once the note is added.
+    unsafe {
+        let exc = Strong::from_new(ffi::PyErr_GetRaisedException())?;
+        let note = Strong::from_new(ffi::PyUnicode_FromStringAndSize(
+            note.as_ptr().cast(),
+            note.len() as ffi::Py_ssize_t,
+        ))?;
+        let add = Strong::from_new(callout::PyObject_GetAttrString(
+            exc.as_ptr(),
+            c"add_note".as_ptr(),
+        ))?;
+        Strong::from_new(callout::PyObject_CallOneArg(add.as_ptr(), note.as_ptr()))?;
+        ffi::PyErr_SetRaisedException(exc.into_raw());
+        None
+    }
+}
+
 /// Sets every (key, value) pair of an iterable of pairs.
 ///
 /// # Safety
@@ -1336,22 +1394,11 @@ unsafe fn update_from_pairs(obj: *mut HashTableObject, pairs: *mut ffi::PyObject
         let iter = Strong::from_new(callout::PyObject_GetIter(pairs))?;
         let mut index = 0usize;
         while let Some(item) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
-            let Some(pair) =
-                Strong::from_new(callout::PySequence_Fast(item.as_ptr(), c"".as_ptr()))
-            else {
-                // As dict.update: only a TypeError (not iterable) becomes the
-                // message below; anything else (KeyboardInterrupt, an error
-                // raised by the element's __iter__) propagates unchanged.
-                if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) == 0 {
-                    return None;
-                }
-                callout::PyErr_Clear();
-                return raise(
-                    ffi::PyExc_TypeError,
-                    &format!(
-                        "cannot convert HashTable update sequence element #{index} to a sequence"
-                    ),
-                );
+            let Some(pair) = Strong::from_new(callout::PySequence_Fast(
+                item.as_ptr(),
+                c"object is not iterable".as_ptr(),
+            )) else {
+                return not_a_pair(index);
             };
             let len = ffi::PySequence_Size(pair.as_ptr());
             if len != 2 {

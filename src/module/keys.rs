@@ -178,14 +178,55 @@ unsafe fn key_arg_general(key: *mut ffi::PyObject) -> Option<KeyArg> {
                 &format!("HashTable keys must be int, float or str, not {name}"),
             )
         } else {
-            // The message dict gives for the same key: dict hashes the key,
-            // and its tp_hash (PyObject_HashNotImplemented, C code) raises
-            // TypeError naming the type by its full tp_name
-            // ('hashtable.HashTable'). So hash it too, and let that raise.
-            let hash = callout::PyObject_Hash(key);
-            debug_assert_eq!(hash, -1, "an unhashable type's hash fails");
-            None
+            raise_unhashable(key)
         }
+    }
+}
+
+/// Raises the TypeError dict raises for an unhashable key, worded as the
+/// running interpreter's dict words it.
+///
+/// dict hashes the key, and the type's tp_hash (PyObject_HashNotImplemented,
+/// C code) raises TypeError naming the type by its full tp_name
+/// ('hashtable.HashTable'); so hash it too, and let that raise. From 3.14 on
+/// dict wraps a TypeError from hashing: "cannot use 'T' as a dict key
+/// (unhashable type: 'T')", which we say with our own name.
+///
+/// # Safety
+/// The GIL is held; `key` is live and its type's tp_hash raises.
+#[cold]
+pub(crate) unsafe fn raise_unhashable<T>(key: *mut ffi::PyObject) -> Option<T> {
+    // SAFETY: GIL held, `key` live (caller).
+    unsafe {
+        let hash = callout::PyObject_Hash(key);
+        debug_assert_eq!(hash, -1, "an unhashable type's hash fails");
+        #[cfg(Py_3_14)]
+        reword_hash_error(key, c"cannot use '%T' as a HashTable key (%S)");
+    }
+    None
+}
+
+/// dict's rewording on 3.14+ of the exception its hashing of `key` raised:
+/// a TypeError (exactly that type) becomes a new TypeError whose message is
+/// `format` applied to the key and the old exception; any other exception
+/// stays as it was.
+///
+/// # Safety
+/// The GIL is held, an exception is set, and `key` is live.
+#[cfg(Py_3_14)]
+pub(crate) unsafe fn reword_hash_error(key: *mut ffi::PyObject, format: &std::ffi::CStr) {
+    // SAFETY: GIL held (caller). PyErr_GetRaisedException hands us the
+    // exception as a new reference, which Strong releases.
+    unsafe {
+        let Some(exc) = Strong::from_new(ffi::PyErr_GetRaisedException()) else {
+            return;
+        };
+        if ffi::Py_TYPE(exc.as_ptr()) != ffi::PyExc_TypeError.cast() {
+            ffi::PyErr_SetRaisedException(exc.into_raw()); // stolen
+            return;
+        }
+        // Sets the new exception (and returns null).
+        callout::PyErr_Format2(ffi::PyExc_TypeError, format, key, exc.as_ptr());
     }
 }
 
@@ -223,6 +264,28 @@ unsafe fn big_int(key: *mut ffi::PyObject) -> Option<BigInt> {
     }
 }
 
+/// The bits of `PyASCIIObject.state` that say "compact" and "ascii": the
+/// bit-fields `compact:1` and `ascii:1` that follow `interned:2` and `kind:3`
+/// in `Include/cpython/unicodeobject.h` (3.9 to 3.15). The layout probe checks
+/// this value against the C compiler's own layout of the bit-field.
+pub(crate) const COMPACT_ASCII_STATE: u32 = 1 << 5 | 1 << 6;
+
+/// `PyUnicode_IS_COMPACT_ASCII`: the str's characters are ASCII and follow
+/// its header, so they are its UTF-8 too. Written here from the header's
+/// definition because pyo3-ffi declares it only before 3.14 (on 3.14+ the
+/// bit-field is internal to pyo3, not to CPython, whose inline function reads
+/// the same two bits).
+///
+/// # Safety
+/// `op` is a live str.
+#[inline(always)]
+pub(crate) unsafe fn is_compact_ascii(op: *mut ffi::PyObject) -> bool {
+    // SAFETY: every str starts with a PyASCIIObject header (caller), whose
+    // `state` field the probe located.
+    let state = unsafe { (*op.cast::<ffi::PyASCIIObject>()).state };
+    state & COMPACT_ASCII_STATE == COMPACT_ASCII_STATE
+}
+
 /// A str key: its cached UTF-8, or for lone surrogates the "surrogatepass" bytes.
 ///
 /// # Safety
@@ -233,9 +296,10 @@ unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
     // its characters, which are also its UTF-8, inside the object, unchanged
     // for its lifetime: no conversion and no call needed.
     unsafe {
-        if ffi::PyUnicode_IS_COMPACT_ASCII(key) != 0 {
+        if is_compact_ascii(key) {
             return Some(KeyArg::Str {
-                ptr: ffi::PyUnicode_DATA(key).cast(),
+                // The characters follow the PyASCIIObject header.
+                ptr: key.cast::<ffi::PyASCIIObject>().add(1).cast(),
                 len: ffi::PyUnicode_GET_LENGTH(key) as usize,
                 _owner: None,
             });

@@ -14,7 +14,7 @@ use pyo3_ffi as ffi;
 
 #[cfg(Py_3_12)]
 use super::keys::NON_SIZE_BITS;
-use super::keys::{DIGIT_BITS, Digit, PyLongObject};
+use super::keys::{COMPACT_ASCII_STATE, DIGIT_BITS, Digit, PyLongObject};
 
 #[repr(C)]
 struct CLayoutEntry {
@@ -25,6 +25,8 @@ struct CLayoutEntry {
 unsafe extern "C" {
     /// Defined in src/layout_probe.c; ends with a NULL name.
     static hashtable_c_layout: [CLayoutEntry; 0];
+    /// Defined in src/layout_probe.c: the compact and ascii bits of a str's state.
+    fn hashtable_c_compact_ascii_state_bits() -> usize;
 }
 
 /// The same quantities, as pyo3-ffi lays them out (names as the probe spells them).
@@ -208,6 +210,16 @@ fn rust_layout() -> Vec<(&'static str, usize)> {
             "offsetof(PyLongObject, ob_digit)",
             offset_of!(PyLongObject, ob_digit),
         ),
+        // What keys.rs assumes of a str object (is_compact_ascii).
+        (
+            "offsetof(PyASCIIObject, state)",
+            offset_of!(ffi::PyASCIIObject, state),
+        ),
+        ("sizeof(PyASCIIObject)", size_of::<ffi::PyASCIIObject>()),
+        (
+            "value(compact ascii state bits)",
+            COMPACT_ASCII_STATE as usize,
+        ),
     ]
 }
 
@@ -227,6 +239,11 @@ pub(crate) fn comparison() -> Vec<(String, usize, Option<usize>)> {
             entry = entry.add(1);
         }
     }
+    let name = "value(compact ascii state bits)";
+    // SAFETY: a plain C function of the probe, with no arguments.
+    let c_value = unsafe { hashtable_c_compact_ascii_state_bits() };
+    let rust_value = rust.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    rows.push((name.to_owned(), c_value, rust_value));
     rows
 }
 
