@@ -7,8 +7,10 @@ hands the caller a reference nobody paid for. The REPL releases it after
 echoing, the count drops to zero while the name `h` is still bound, the
 dealloc and free lines print, and the next use of `h` reads freed memory.
 
-The line (src/module/hashtable_type.rs, set_impl):
+The line (src/module/hashtable_type.rs, set_impl; `grep -rn LESSON src`
+lists every lesson's line):
 
+    // LESSON(forget-incref): ...
     #[cfg(not(feature = "forget-incref"))]
     ffi::Py_INCREF(slf);
     Some(slf)

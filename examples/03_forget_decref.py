@@ -7,9 +7,10 @@ leaves +1 on its hash function, although its owner is gone: a leak. With
 `hash` nobody notices; with a big object as hash function (a bound method of
 a large model, say) the memory is never returned.
 
-The line (src/module/hashtable_type.rs, release_references, called by
-tp_dealloc and tp_clear):
+The line (src/module/hashtable_type.rs, hashtable_clear: tp_clear, which
+tp_dealloc calls too):
 
+    // LESSON(forget-decref): ...
     #[cfg(not(feature = "forget-decref"))]
     callout::Py_XDECREF(hash_func);
     #[cfg(feature = "forget-decref")]

@@ -19,14 +19,15 @@ collector: when a collection finds that an object has fewer references than
 the containers pointing at it hold, it stops with "refcount is too small" and
 prints the object. That catches the bug right after the first few tables.
 
-The line (src/module/hashtable_type.rs, with_hash_func):
+The line (src/module/hashing.rs, default_hash_func):
 
-    if obj.is_null() {
-        let builtins = ffi::PyEval_GetBuiltins(); // borrowed
-        ...
-        let builtin_hash = ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()); // borrowed
-        #[cfg(feature = "decref-borrowed")]
-        callout::Py_DECREF(builtins);
+    let builtins = unsafe { ffi::PyEval_GetBuiltins() }; // borrowed
+    ...
+    let hash = unsafe { ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()) }; // borrowed
+    // LESSON(decref-borrowed): ...
+    #[cfg(feature = "decref-borrowed")]
+    ...
+        callout::Py_DECREF(builtins)
 
     python examples/04_decref_borrowed.py       (HASHTABLE_QUICK=1: a shorter hang timeout)
 """
@@ -92,11 +93,11 @@ fixed.report(stdout_tail=3)
 print("""
 New, borrowed, stolen: every C-API function says what it does with references.
 - New: the caller owns the result and must release it once.
-  PyObject_CallOneArg(func, key) (hash_key, calling a Python hash function)
+  PyObject_CallOneArg(func, key) (call_hash_func, calling a Python hash function)
   returns a new reference: we wrap it in Strong, whose Drop releases it.
 - Borrowed: the caller may use it for now but owns nothing; someone else
   keeps it alive. PyEval_GetBuiltins() and PyDict_GetItemString()
-  (with_hash_func) return borrowed references: the running code and the
+  (default_hash_func) return borrowed references: the running code and the
   interpreter own the builtins dict, the dict owns `hash`. To keep `hash`
   beyond the call we take our own reference (Strong::from_borrowed:
   Py_INCREF). Releasing a borrowed reference, as the original did, destroys

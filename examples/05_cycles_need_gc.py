@@ -7,8 +7,9 @@ garbage, but only among objects it knows: a type must say it holds
 references (Py_TPFLAGS_HAVE_GC), let the collector see them (tp_traverse)
 and drop them on request (tp_clear).
 
-The lines (src/module/hashtable_type.rs): hashtable_traverse and
-hashtable_clear under #[cfg(not(feature = "no-gc"))], and the flags:
+The lines (src/module/hashtable_type.rs, under `LESSON(no-gc)`):
+hashtable_traverse, and the type object's tp_traverse and tp_clear, under
+#[cfg(not(feature = "no-gc"))], and the flags:
 
     #[cfg(not(feature = "no-gc"))]
     const TYPE_FLAGS = ... | ffi::Py_TPFLAGS_HAVE_GC | ...;

@@ -6,22 +6,23 @@ for every other Python thread. The catch: calling a Python function (our
 hash_func) runs bytecodes, and the GIL may be handed to another thread in
 the middle of it. State read before the call may be stale after it.
 
-The `callback-race` build does exactly that in set_item: it reads the table's
+The `callback-race` build does exactly that in insert: it reads the table's
 `load` member, calls the hash function, inserts, then writes back the load it
 computed before the call. The table itself stays correct (len(h) counts the
 entries), but `h.load` loses every update another thread made meanwhile.
 Only a plain integer goes stale: no pointer, no undefined behaviour.
 
-The lines (src/module/hashtable_type.rs, set_item):
+The lines (src/module/access.rs, insert, under `LESSON(callback-race)`):
 
     #[cfg(feature = "callback-race")]
-    let load_before = (*obj).load;          // read before the callback
-    let hash = hash_key(obj, key, &arg)?;    // Python code: the GIL may move
-    let result = (*table).insert(hash, arg.as_key(), value);
-    sync_members(obj);                       // the correct build: load from the table
+    let load_before = unsafe { (*obj).load };      // read before the callback
+    let Opened { arg, hash, table } = unsafe { open(obj, call, key, value) }?;
+                                                   // hashes: Python code, the GIL may move
+    let result = unsafe { (*table).insert(hash, arg.as_key(), value) };
+    unsafe { after_change(obj) };                  // the correct build: load from the table
     #[cfg(feature = "callback-race")]
     if matches!(result, Ok(None)) {
-        (*obj).load = load_before + 1;       // ... written after it: stale
+        unsafe { (*obj).load = load_before + 1 };  // ... written after it: stale
     }
 
 Several threads set disjoint keys through a hash function written in Python.
@@ -75,7 +76,7 @@ for variant, title in (("callback-race", "the callback-race build: load read bef
     _lesson.run_child(RACE, variant=variant, args=ARGS, timeout=120).report()
 
 print("""
-Why the correct build loses nothing: set_item calls the hash function first,
+Why the correct build loses nothing: insert calls the hash function first,
 before it looks at the table at all. Once the hash is known, the rest (find
 the bucket, insert, maybe resize, update size and load) is one native step
 that runs no Python code: no bytecode runs, so the GIL cannot move, and no

@@ -369,6 +369,23 @@ def test_the_known_bugs_are_cargos_features():
     assert tuple(declared) == VARIANTS
 
 
+def test_every_bug_is_marked_where_it_lives():
+    """`grep -rn LESSON src` lists every deliberate bug: each Cargo feature has
+    a LESSON(<feature>) comment in src/, next to a `cfg` that switches it,
+    and every marker names a known feature."""
+    marked = {}
+    for path in glob.glob(os.path.join(_lesson.REPO, "src", "**", "*.rs"), recursive=True):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for number, line in enumerate(lines):
+            for name in re.findall(r"LESSON\(([a-z0-9-]+)\)", line):
+                near = "\n".join(lines[number:number + 12])
+                assert 'feature = "%s"' % name in near, "%s:%d: no cfg for %s below the marker" % (
+                    os.path.relpath(path, _lesson.REPO), number + 1, name)
+                marked.setdefault(name, []).append(path)
+    assert sorted(marked) == sorted(VARIANTS), marked
+
+
 def test_a_bug_build_names_its_bugs_and_leaves_the_normal_build_alone(variants):
     """HASHTABLE_BUGS with several names and no -b: setup.py builds into
     build/variants/<names> (never over the normal build in build/lib.*), and
