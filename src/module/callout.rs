@@ -21,7 +21,7 @@
 //! Python code can run inside a C-API call that
 //! - calls a Python callable, or a slot that a class written in Python can
 //!   define (hash, ==, repr, len, iteration, item access, isinstance,
-//!   attribute lookup);
+//!   attribute lookup, `__float__`);
 //! - releases a reference (releasing the last one runs the deallocator, and
 //!   so maybe `__del__`);
 //! - writes to `sys.stdout`, or imports;
@@ -44,7 +44,7 @@
 
 #![allow(non_snake_case)] // the C API's own names, so a reader knows each call
 
-use std::ffi::{CStr, c_char, c_int};
+use std::ffi::{CStr, c_char, c_double, c_int};
 
 use pyo3_ffi as ffi;
 use pyo3_ffi::{Py_hash_t, Py_ssize_t, PyObject, PyTypeObject};
@@ -120,6 +120,8 @@ callouts! {
     fn PyObject_GetIter(o: *mut PyObject) -> *mut PyObject;
     /// `next(it)`: `__next__`.
     fn PyIter_Next(it: *mut PyObject) -> *mut PyObject;
+    /// `float(o)` as a C double: for an int subclass, its `__float__`.
+    fn PyFloat_AsDouble(o: *mut PyObject) -> c_double;
     /// `len(o)`: `__len__`.
     fn PyObject_Size(o: *mut PyObject) -> Py_ssize_t;
     /// `isinstance(inst, cls)`: `__instancecheck__`.

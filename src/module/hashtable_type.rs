@@ -335,7 +335,8 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
     if obj.is_null() {
         return Some(0.5);
     }
-    // SAFETY: GIL held; `obj` is live.
+    // SAFETY: GIL held; `obj` is live. For an int subclass PyFloat_AsDouble
+    // calls its `__float__`, which may be Python code: through callout.
     unsafe {
         let numeric = ffi::PyFloat_Check(obj) != 0
             || (ffi::PyLong_Check(obj) != 0 && ffi::PyBool_Check(obj) == 0);
@@ -345,8 +346,11 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
                 &format!("max_load must be a float, not {}", type_name(obj)),
             );
         }
-        let max_load = ffi::PyFloat_AsDouble(obj);
+        let max_load = callout::PyFloat_AsDouble(obj);
         if max_load == -1.0 && !ffi::PyErr_Occurred().is_null() {
+            if ffi::PyErr_ExceptionMatches(ffi::PyExc_OverflowError) == 0 {
+                return None; // raised by a __float__: its own error
+            }
             // An int too large for a float: say which argument it was.
             callout::PyErr_Clear();
             return raise(
