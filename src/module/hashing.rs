@@ -90,7 +90,7 @@ unsafe fn default_hash_func() -> Option<Strong> {
         };
     }
     // SAFETY: GIL held; `builtins` is a live dict (borrowed above).
-    let hash = unsafe { ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()) }; // borrowed
+    let hash = unsafe { callout::PyDict_GetItemString(builtins, c"hash".as_ptr()) }; // borrowed
     // LESSON(decref-borrowed): the original module released the builtins
     // dict it had only borrowed, one reference per table made.
     #[cfg(feature = "decref-borrowed")]

@@ -257,14 +257,14 @@ unsafe fn parse_init_args(args: *mut ffi::PyObject, kwds: *mut ffi::PyObject) ->
         c"hash_func".as_ptr(),
         std::ptr::null(),
     ];
-    // SAFETY: GIL held; the format has three optional "O" units, matched by
-    // three `*mut *mut PyObject` out-pointers, which receive borrowed references.
+    // SAFETY: GIL held; three optional "O" units, each filling one borrowed
+    // reference when its argument is given.
     let parsed = unsafe {
-        ffi::PyArg_ParseTupleAndKeywords(
+        callout::PyArg_ParseTupleAndKeywords3(
             args,
             kwds,
-            c"|OOO:HashTable".as_ptr(),
-            keywords.as_ptr().cast_mut().cast(),
+            c"|OOO:HashTable",
+            &keywords,
             &mut size_obj,
             &mut max_load_obj,
             &mut hash_func_obj,

@@ -162,7 +162,7 @@ unsafe fn snapshot(table: *mut PyTable) -> Option<Vec<(Key, Strong)>> {
             });
     if !copied {
         // SAFETY: GIL held (caller).
-        unsafe { ffi::PyErr_NoMemory() };
+        unsafe { callout::PyErr_NoMemory() };
         return None;
     }
     Some(items)

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3_ffi as ffi;
 
+use super::callout;
 use super::hashing::HashKind;
 use super::refs::{Strong, raise};
 use super::trace::flush as flush_trace;
@@ -118,7 +119,7 @@ pub(crate) unsafe fn raise_table_error<T>(error: TableError) -> Option<T> {
     unsafe {
         match error {
             TableError::OutOfMemory => {
-                ffi::PyErr_NoMemory();
+                callout::PyErr_NoMemory();
                 None
             }
             TableError::TooLarge => raise(

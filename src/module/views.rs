@@ -247,7 +247,7 @@ unsafe fn iter_next_impl(it: *mut IterObject) -> Option<Strong> {
 /// The GIL is held.
 unsafe fn raise_no_memory<T>() -> Option<T> {
     // SAFETY: GIL held (caller).
-    unsafe { ffi::PyErr_NoMemory() };
+    unsafe { callout::PyErr_NoMemory() };
     None
 }
 
