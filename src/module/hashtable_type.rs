@@ -131,12 +131,13 @@ unsafe extern "C" fn hashtable_dealloc(slf: *mut ffi::PyObject) {
         trace!(
             Level::Lifecycle,
             Origin::Module,
-            "dealloc: releasing {} and {load} values",
+            "dealloc: releasing {} and {load} value{}",
             if has_hash_func {
                 "hash_func"
             } else {
                 "no hash_func"
-            }
+            },
+            if load == 1 { "" } else { "s" }
         );
         flush_trace();
         hashtable_clear(slf);
