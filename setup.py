@@ -31,6 +31,12 @@ from setuptools_rust.build import build_rust
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUBS = os.path.join(HERE, "src", "hashtable.pyi")
 
+# The interpreter the crate is built for, named the same way however it was
+# started: setuptools-rust passes sys.executable to cargo as PYO3_PYTHON, and
+# `python setup.py` and `python3 setup.py` (two names of one interpreter)
+# would differ, which makes cargo rebuild pyo3-ffi and the crate each time.
+os.environ.setdefault("PYO3_PYTHON", os.path.realpath(sys.executable))
+
 
 def known_bugs():
     """The deliberate bugs: the features of Cargo.toml's [features] table,
