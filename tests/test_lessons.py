@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-import _lesson  # examples/, put on sys.path by conftest.py
+import _build  # examples/, put on sys.path by conftest.py
+import _lesson
 
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
 VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race")
@@ -25,7 +26,7 @@ DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 def variants():
     """Builds every bug variant for this interpreter (once; cached on disk)."""
     for variant in VARIANTS:
-        _lesson.ensure_built(variant, announce=False)
+        _build.build(variant)
     return VARIANTS
 
 
