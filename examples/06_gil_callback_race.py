@@ -32,6 +32,8 @@ inside the callback too. A race is a matter of timing: a run may lose nothing
 
     python examples/06_gil_callback_race.py      (HASHTABLE_QUICK=1: fewer runs)
 """
+import re
+
 import _lesson
 
 RACE = '''
@@ -67,15 +69,8 @@ for run in range(1, RUNS + 1):
 '''
 
 RUNS, THREADS, KEYS = (3, 4, 20000) if _lesson.QUICK else (5, 4, 20000)
-ARGS = [str(RUNS), str(THREADS), str(KEYS)]
 
-for variant, title in (("callback-race", "the callback-race build: load read before the callback"),
-                       (None, "the correct build: hash first, then one native step")):
-    _lesson.prepare(variant)
-    _lesson.heading("%s (%s)" % (title, _lesson.version()))
-    _lesson.run_child(RACE, variant=variant, args=ARGS, timeout=120).report()
-
-print("""
+WHY = """
 Why the correct build loses nothing: insert calls the hash function first,
 before it looks at the table at all. Once the hash is known, the rest (find
 the bucket, insert, maybe resize, update size and load) is one native step
@@ -92,4 +87,30 @@ at the same time, and "no Python code in between" no longer makes a native
 step atomic. The correct build would need its own lock around the table
 (or critical sections, Py_BEGIN_CRITICAL_SECTION, which lock one object),
 and must declare support (Py_mod_gil) or the interpreter turns the GIL back
-on when it imports the module.""")
+on when it imports the module."""
+
+
+def race(variant, runs=RUNS, threads=THREADS, keys=KEYS):
+    """RACE on `variant` (None: the correct build): the child's Fate."""
+    _lesson.prepare(variant)
+    return _lesson.run_child(RACE, variant=variant, args=[str(runs), str(threads), str(keys)],
+                             timeout=120)
+
+
+def runs_of(fate):
+    """(len(h), h.load) of each run the child printed."""
+    return [tuple(int(n) for n in re.search(r"len\(h\) = (\d+), h\.load = (\d+)", line).groups())
+            for line in fate.stdout.splitlines() if line.startswith("run ")]
+
+
+def main():
+    for variant, title in (("callback-race", "the callback-race build: load read before the callback"),
+                           (None, "the correct build: hash first, then one native step")):
+        _lesson.prepare(variant)
+        _lesson.heading("%s (%s)" % (title, _lesson.version()))
+        race(variant).report()
+    print(WHY)
+
+
+if __name__ == "__main__":
+    main()
