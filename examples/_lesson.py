@@ -50,6 +50,16 @@ DEBUG_PYTHONS = [
 # object it stopped on: the whole builtins dict) are cut to this length.
 LINE_MAX = 160
 ADDRESS = re.compile(r"((?:thread|address *:) )0x[0-9a-fA-F]+")
+STDLIB_FILE = re.compile(r'"[^"]*/lib/python\d+\.\d+/')
+
+
+def portable(line):
+    """`line` without what changes from run to run or machine to machine:
+    addresses become 0x..., the standard library's directory <stdlib>, this
+    repository's directory nothing (its paths become relative)."""
+    line = ADDRESS.sub(r"\g<1>0x...", line)
+    line = STDLIB_FILE.sub('"<stdlib>/', line)
+    return line.replace(REPO + os.sep, "")
 
 
 def heading(title):
@@ -163,8 +173,7 @@ class Fate:
                 if skipping:
                     continue
                 keep.append("")
-            # Addresses change from run to run: keep the docs stable.
-            line = ADDRESS.sub(r"\g<1>0x...", line)
+            line = portable(line)
             if len(line) > LINE_MAX:
                 line = line[:LINE_MAX] + " ...[%d more characters]" % (len(line) - LINE_MAX)
             keep.append(line)
@@ -187,7 +196,7 @@ class Fate:
         elif not self.ok and self.stderr.strip():
             print("  --- the child's stderr ---")
             for line in self.stderr.rstrip().splitlines()[-15:]:
-                print("  " + line[:LINE_MAX])
+                print("  " + portable(line)[:LINE_MAX])
         print("  => child:", self.summary())
 
 
