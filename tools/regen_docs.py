@@ -26,7 +26,10 @@ PYTHONHASHSEED=0 and PYTHONUNBUFFERED=1, and object addresses in reprs
 (`<function f at 0x7f...>`) are shown as `0x...`. A command that exits
 non-zero or times out is an error and its file is left as it was; to show a
 failure on purpose, end the command with `; echo "exit status $?"`.
-Standard library only.
+
+Commands that draw pictures for the docs (examples/explore.py) write them
+into $HASHTABLE_DOCS_IMG: docs/img when regenerating, a scratch directory
+under --check, which changes no file. Standard library only.
 """
 import argparse
 import difflib
@@ -50,15 +53,16 @@ def python_version():
     return f"Python {platform.python_version()}{debug}"
 
 
-def command_env(bin_dir):
-    """os.environ with `python`/`python3` wrappers for this interpreter first on PATH."""
+def command_env(bin_dir, img_dir):
+    """os.environ with `python`/`python3` wrappers for this interpreter first
+    on PATH, and HASHTABLE_DOCS_IMG naming where pictures go."""
     for name in ("python", "python3"):
         path = os.path.join(bin_dir, name)
         with open(path, "w") as f:
             f.write(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         os.chmod(path, 0o755)
     return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
-                PYTHONHASHSEED="0", PYTHONUNBUFFERED="1")
+                PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", HASHTABLE_DOCS_IMG=img_dir)
 
 
 def run(command, env, timeout):
@@ -120,8 +124,9 @@ def main():
         glob.glob(os.path.join(REPO, "docs", "*.md")))
 
     status = 0
-    with tempfile.TemporaryDirectory() as bin_dir:
-        env = command_env(bin_dir)
+    with tempfile.TemporaryDirectory() as bin_dir, tempfile.TemporaryDirectory() as scratch:
+        img_dir = scratch if args.check else os.path.join(REPO, "docs", "img")
+        env = command_env(bin_dir, img_dir)
         for path in files:
             with open(path, encoding="utf-8") as f:
                 old = f.read()
