@@ -107,5 +107,9 @@ setup(
         )
     ],
     cmdclass={"build": build_keeping_variants_apart, "build_rust": build_rust_with_stubs},
+    # Nothing else to install: hashtable.py at the root only points to the
+    # build (setuptools would otherwise find it and ship it beside the module).
+    py_modules=[],
+    packages=[],
     zip_safe=False,
 )

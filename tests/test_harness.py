@@ -67,3 +67,29 @@ def test_a_failed_build_raises_with_its_output(tmp_path, monkeypatch):
         assert "E0308" in str(e)
     else:
         raise AssertionError("a failed build must not fall back to the old module")
+
+
+def test_import_from_the_root_finds_this_interpreters_build():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env["HASHTABLE_TRACE"] = "off"
+    done = subprocess.run([sys.executable, "-c", "import hashtable; print(hashtable.__file__)"],
+                          cwd=_build.REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == _build.built_module()
+
+
+def test_import_from_the_root_without_a_build_says_how_to_make_one(tmp_path):
+    """A clone with no build: hashtable.py explains instead of a bare
+    ModuleNotFoundError."""
+    (tmp_path / "examples").mkdir()
+    for name in ("hashtable.py", os.path.join("examples", "_build.py")):
+        with open(os.path.join(_build.REPO, name)) as f:
+            (tmp_path / name).write_text(f.read())
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([sys.executable, "-c", "import hashtable"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "ModuleNotFoundError: hashtable is not built for this Python" in done.stderr
+    assert "setup.py build" in done.stderr
