@@ -16,9 +16,11 @@ The lines (src/module/access.rs, insert, under `LESSON(callback-race)`):
 
     #[cfg(feature = "callback-race")]
     let load_before = unsafe { (*obj).load };      // read before the callback
-    let Opened { arg, hash, table } = unsafe { open(obj, call, key, value) }?;
-                                                   // hashes: Python code, the GIL may move
-    let result = unsafe { (*table).insert(hash, arg.as_key(), value) };
+    let result = unsafe {
+        open(obj, call, key, value, |Opened { arg, hash, table }| {
+                                                   // open hashed first: Python code, the GIL may move
+            (*table).insert(
+    ...
     unsafe { after_change(obj) };                  // the correct build: load from the table
     #[cfg(feature = "callback-race")]
     if matches!(result, Ok(None)) {

@@ -14,7 +14,7 @@
 //! code, and [`after_change`] ends every change. This file is the one place
 //! that converts and hashes a key and looks it up.
 
-use std::ptr::NonNull;
+use std::ptr::{NonNull, null_mut};
 
 use pyo3_ffi as ffi;
 
@@ -23,46 +23,43 @@ use super::keys::{KeyArg, key_arg};
 use super::object::{HashTableObject, PyTable, after_change, raise_table_error, require_table};
 use super::refs::{Strong, type_name};
 use super::trace::flush as flush_trace;
-use crate::library::trace::{Level, Origin};
+use crate::library::trace::{self as library_trace, Level, Origin};
 use crate::trace;
 
 /// A key converted and hashed for one table, and that table, looked up
-/// after the hash function ran.
-struct Opened {
-    arg: KeyArg,
+/// after the hash function ran: what the library call needs.
+struct Opened<'k> {
+    arg: &'k KeyArg,
     hash: i64,
     table: *mut PyTable,
 }
 
-/// The opening every keyed operation shares (see the file's header).
-/// `value`, when there is one, only names its type in the trace line.
+/// The opening every keyed operation shares (see the file's header), then
+/// `then`, the library call, given the opened key. `value`, when there is
+/// one, only names its type in the trace line.
+///
+/// (A continuation rather than a returned struct: the converted key stays
+/// where it was made, and the library call borrows it there.)
 ///
 /// # Safety
-/// `obj` is a live HashTable, `key` (borrowed) outlives the returned key,
-/// `value` is null or live, and the GIL is held.
+/// `obj` is a live HashTable, `key` (borrowed) a live object, `value` null or
+/// live, and the GIL is held.
 #[inline(always)]
-unsafe fn open(
+unsafe fn open<R>(
     obj: *mut HashTableObject,
     call: &str,
     key: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
-) -> Option<Opened> {
+    then: impl FnOnce(Opened<'_>) -> R,
+) -> Option<R> {
     // SAFETY: as this function's contract. key_arg only reads the key.
     let arg = unsafe {
         require_table(obj)?;
         key_arg(key)?
     };
-    if value.is_null() {
-        trace!(Level::Calls, Origin::Module, "{call}({})", arg.as_key());
-    } else {
-        trace!(
-            Level::Calls,
-            Origin::Module,
-            "{call}({}, <{}>)",
-            arg.as_key(),
-            // SAFETY: `value` is live (caller).
-            unsafe { type_name(value) }
-        );
+    if library_trace::enabled(Level::Calls) {
+        // SAFETY: `value` is null or live (caller).
+        unsafe { trace_call(call, &arg, value) };
     }
     // SAFETY: `obj` is live; its hash function (borrowed from it here) is
     // null or live, and `arg` was made from `key` (caller).
@@ -70,7 +67,32 @@ unsafe fn open(
     // Again: the hash function may have replaced or cleared the table.
     // SAFETY: `obj` is live (caller).
     let table = unsafe { require_table(obj) }?;
-    Some(Opened { arg, hash, table })
+    Some(then(Opened {
+        arg: &arg,
+        hash,
+        table,
+    }))
+}
+
+/// The `calls`-level line of a keyed call: `set('pi', <float>)`, `get('pi')`.
+///
+/// # Safety
+/// `value` is null or live, and the GIL is held.
+#[cold]
+#[inline(never)]
+unsafe fn trace_call(call: &str, arg: &KeyArg, value: *mut ffi::PyObject) {
+    if value.is_null() {
+        trace!(Level::Calls, Origin::Module, "{call}({})", arg.as_key());
+    } else {
+        // SAFETY: `value` is live (caller).
+        let value_type = unsafe { type_name(value) };
+        trace!(
+            Level::Calls,
+            Origin::Module,
+            "{call}({}, <{value_type}>)",
+            arg.as_key()
+        );
+    }
 }
 
 /// Sets `key` to `value`: the work of `set`, `h[k] = v`, `update` and
@@ -88,13 +110,17 @@ pub(crate) unsafe fn insert(
     #[cfg(feature = "callback-race")]
     // SAFETY: `obj` is live (caller).
     let load_before = unsafe { (*obj).load };
-    // SAFETY: as this function's contract.
-    let Opened { arg, hash, table } = unsafe { open(obj, call, key, value) }?;
-    // SAFETY: `value` is live (caller); the table's own reference.
-    let value = unsafe { Strong::from_borrowed(NonNull::new_unchecked(value)) };
-    // SAFETY: the only borrow of the table, for this call alone; the library
-    // runs no Python code.
-    let result = unsafe { (*table).insert(hash, arg.as_key(), value) };
+    // SAFETY: `value` is live (caller): the table's own reference. The only
+    // borrow of the table lasts for this call; the library runs no Python code.
+    let result = unsafe {
+        open(obj, call, key, value, |Opened { arg, hash, table }| {
+            (*table).insert(
+                hash,
+                arg.as_key(),
+                Strong::from_borrowed(NonNull::new_unchecked(value)),
+            )
+        })
+    }?;
     // SAFETY: `obj` is live and the borrow has ended.
     unsafe { after_change(obj) };
     // LESSON(callback-race): ...written back *after* it: another thread's
@@ -126,11 +152,13 @@ pub(crate) unsafe fn lookup(
     call: &str,
     key: *mut ffi::PyObject,
 ) -> Option<Option<Strong>> {
-    // SAFETY: as this function's contract.
-    let Opened { arg, hash, table } = unsafe { open(obj, call, key, std::ptr::null_mut()) }?;
-    // SAFETY: a shared borrow, for this call alone; taking a reference to the
-    // value (an INCREF) runs no Python code.
-    let found = unsafe { (*table).get(hash, arg.as_key()) }.map(Strong::clone_ref);
+    // SAFETY: as this function's contract. A shared borrow for this call;
+    // taking a reference to the value (an INCREF) runs no Python code.
+    let found = unsafe {
+        open(obj, call, key, null_mut(), |Opened { arg, hash, table }| {
+            (*table).get(hash, arg.as_key()).map(Strong::clone_ref)
+        })
+    }?;
     flush_trace();
     Some(found)
 }
@@ -145,10 +173,15 @@ pub(crate) unsafe fn remove(
     call: &str,
     key: *mut ffi::PyObject,
 ) -> Option<Option<Strong>> {
-    // SAFETY: as this function's contract.
-    let Opened { arg, hash, table } = unsafe { open(obj, call, key, std::ptr::null_mut()) }?;
-    // SAFETY: the only borrow of the table, for this call alone.
-    let removed = unsafe { (*table).remove(hash, arg.as_key()) }.map(|(_key, value)| value);
+    // SAFETY: as this function's contract. The only borrow of the table, for
+    // this call alone.
+    let removed = unsafe {
+        open(obj, call, key, null_mut(), |Opened { arg, hash, table }| {
+            (*table)
+                .remove(hash, arg.as_key())
+                .map(|(_key, value)| value)
+        })
+    }?;
     // SAFETY: `obj` is live and the borrow has ended.
     unsafe { after_change(obj) };
     Some(removed)
@@ -165,24 +198,30 @@ pub(crate) unsafe fn get_or_insert(
     key: *mut ffi::PyObject,
     default: *mut ffi::PyObject,
 ) -> Option<Strong> {
-    // SAFETY: as this function's contract.
-    let Opened { arg, hash, table } =
-        unsafe { open(obj, "setdefault", key, std::ptr::null_mut()) }?;
-    // SAFETY: a shared borrow that ends with this statement.
-    if let Some(found) = unsafe { (*table).get(hash, arg.as_key()) }.map(Strong::clone_ref) {
-        flush_trace();
-        return Some(found);
-    }
-    // SAFETY: `default` is live (caller); one reference for the table, one
+    // SAFETY: as this function's contract. The only borrow of the table, for
+    // this call alone; `default` is live: one reference for the table, one
     // for the caller.
-    let default = unsafe { Strong::from_borrowed(NonNull::new_unchecked(default)) };
-    // SAFETY: the only borrow of the table, for this call alone.
-    let result = unsafe { (*table).insert(hash, arg.as_key(), default.clone_ref()) };
+    let (value, inserted) = unsafe {
+        open(
+            obj,
+            "setdefault",
+            key,
+            null_mut(),
+            |Opened { arg, hash, table }| {
+                if let Some(found) = (*table).get(hash, arg.as_key()) {
+                    return (found.clone_ref(), None);
+                }
+                let default = Strong::from_borrowed(NonNull::new_unchecked(default));
+                let inserted = (*table).insert(hash, arg.as_key(), default.clone_ref());
+                (default, Some(inserted))
+            },
+        )
+    }?;
     // SAFETY: `obj` is live and the borrow has ended.
     unsafe { after_change(obj) };
-    match result {
-        Ok(_) => Some(default),
+    match inserted {
         // SAFETY: GIL held (caller).
-        Err((error, _stored)) => unsafe { raise_table_error(error) },
+        Some(Err((error, _stored))) => unsafe { raise_table_error(error) },
+        _ => Some(value),
     }
 }
