@@ -8,9 +8,9 @@
 //! - [`raise_table_error`]: the library's errors as Python exceptions.
 //! - [`trashcan_drop`]: freeing a detached table without deep recursion.
 //! - [`register_type`], [`type_object`], [`is_hashtable`]: the type, for
-//!   the files below the type's own (mapping.rs must recognise and make
-//!   HashTables, and cannot import the file whose type object names its
-//!   functions).
+//!   the files below the type's own (mapping.rs and dict_methods.rs must
+//!   recognise and make HashTables, and cannot import the file whose type
+//!   object names their functions).
 //!
 //! Nothing here runs Python code except where it says so.
 
