@@ -84,14 +84,16 @@ class build_rust_with_stubs(build_rust):
 
     def run(self):
         super().run()
-        build_ext = self.get_finalized_command("build_ext")
-        dest = HERE if self.inplace else build_ext.build_lib
+        if self.inplace:
+            # `pip install -e .`: setuptools sees a src layout and builds the
+            # module into src/, where src/hashtable.pyi already is beside it.
+            return
+        dest = self.get_finalized_command("build_ext").build_lib
         os.makedirs(dest, exist_ok=True)
         shutil.copyfile(STUBS, os.path.join(dest, "hashtable.pyi"))
-        if not self.inplace:
-            package = os.path.join(dest, "hashtable-stubs")
-            os.makedirs(package, exist_ok=True)
-            shutil.copyfile(STUBS, os.path.join(package, "__init__.pyi"))
+        package = os.path.join(dest, "hashtable-stubs")
+        os.makedirs(package, exist_ok=True)
+        shutil.copyfile(STUBS, os.path.join(package, "__init__.pyi"))
 
 
 setup(
@@ -107,9 +109,5 @@ setup(
         )
     ],
     cmdclass={"build": build_keeping_variants_apart, "build_rust": build_rust_with_stubs},
-    # Nothing else to install: hashtable.py at the root only points to the
-    # build (setuptools would otherwise find it and ship it beside the module).
-    py_modules=[],
-    packages=[],
     zip_safe=False,
 )

@@ -68,14 +68,17 @@ def lib_dir(variant=None, python=sys.executable):
 
 
 def sources_mtime():
-    """The newest modification time of the files a build is made from."""
+    """The newest modification time of the files a build is made from (not
+    what `pip install -e .` builds into src/: the module, its egg-info)."""
     newest = 0.0
     for name in SOURCES:
         path = os.path.join(REPO, name)
         if os.path.isdir(path):
-            for root, _dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.endswith(".egg-info")]
                 for file in files:
-                    newest = max(newest, os.path.getmtime(os.path.join(root, file)))
+                    if not file.endswith((".so", ".pyd")):
+                        newest = max(newest, os.path.getmtime(os.path.join(root, file)))
         elif os.path.exists(path):
             newest = max(newest, os.path.getmtime(path))
     return newest

@@ -38,6 +38,15 @@ def test_a_source_newer_than_the_built_module_makes_it_stale(tmp_path, monkeypat
     assert not _build.is_fresh()
 
 
+def test_what_pip_install_e_builds_into_src_is_no_source(tmp_path, monkeypatch):
+    built, source = scratch_tree(tmp_path, monkeypatch)
+    in_place = source.parent.parent / ("hashtable" + _build._ext_suffix(sys.executable))
+    in_place.write_text("")
+    (source.parent.parent / "hashtable.egg-info").mkdir()
+    (source.parent.parent / "hashtable.egg-info" / "PKG-INFO").write_text("")
+    assert _build.is_fresh()
+
+
 def test_a_stale_module_is_rebuilt_and_a_fresh_one_is_not(tmp_path, monkeypatch):
     built, source = scratch_tree(tmp_path, monkeypatch)
     commands = []
