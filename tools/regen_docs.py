@@ -175,7 +175,10 @@ def main():
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 if regenerating would change a part of a "
                              "block that is not marked as varying")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per command")
+    # The longest commands (the scaling benchmark, hypothesis' long profile,
+    # valgrind) take minutes, several times longer on a busy machine.
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="seconds per command (default 3600)")
     args = parser.parse_args()
     files = args.files or [os.path.join(REPO, "README.md")] + sorted(
         glob.glob(os.path.join(REPO, "docs", "*.md")))
