@@ -306,7 +306,11 @@ def main():
         print_table(results)
         return
     print_table(results, sizes_shown=[sizes[0]])
-    docs_img = os.path.join(REPO, "docs", "img") if args.docs else os.environ.get("HASHTABLE_DOCS_IMG")
+    # A quick run's plots never go to the docs unless --docs asks for them.
+    if args.docs:
+        docs_img = os.path.join(REPO, "docs", "img")
+    else:
+        docs_img = None if quick else os.environ.get("HASHTABLE_DOCS_IMG")
     if quick and not (args.out or docs_img):
         # A quick run checks that the plots draw, and keeps none of them.
         with tempfile.TemporaryDirectory(prefix="explore-") as out_dir:

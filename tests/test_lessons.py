@@ -324,6 +324,7 @@ def test_example_runs_to_completion(variants, script):
     """Quick mode (HASHTABLE_QUICK=1) keeps the long ones short."""
     env = dict(os.environ, HASHTABLE_QUICK="1", MPLBACKEND="Agg")
     env.pop("HASHTABLE_TRACE", None)
+    env.pop("HASHTABLE_DOCS_IMG", None)  # a run under tools/regen_docs.py: no docs/img
     done = subprocess.run([sys.executable, os.path.join(EXAMPLES, script)], cwd=_lesson.REPO,
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, "exit %d\n--- stdout\n%s\n--- stderr\n%s" % (
