@@ -31,6 +31,12 @@ from setuptools_rust.build import build_rust
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUBS = os.path.join(HERE, "src", "hashtable.pyi")
 
+# The interpreter the crate is built for, named the same way however it was
+# started: setuptools-rust passes sys.executable to cargo as PYO3_PYTHON, and
+# `python setup.py` and `python3 setup.py` (two names of one interpreter)
+# would differ, which makes cargo rebuild pyo3-ffi and the crate each time.
+os.environ.setdefault("PYO3_PYTHON", os.path.realpath(sys.executable))
+
 
 def known_bugs():
     """The deliberate bugs: the features of Cargo.toml's [features] table,
@@ -78,14 +84,16 @@ class build_rust_with_stubs(build_rust):
 
     def run(self):
         super().run()
-        build_ext = self.get_finalized_command("build_ext")
-        dest = HERE if self.inplace else build_ext.build_lib
+        if self.inplace:
+            # `pip install -e .`: setuptools sees a src layout and builds the
+            # module into src/, where src/hashtable.pyi already is beside it.
+            return
+        dest = self.get_finalized_command("build_ext").build_lib
         os.makedirs(dest, exist_ok=True)
         shutil.copyfile(STUBS, os.path.join(dest, "hashtable.pyi"))
-        if not self.inplace:
-            package = os.path.join(dest, "hashtable-stubs")
-            os.makedirs(package, exist_ok=True)
-            shutil.copyfile(STUBS, os.path.join(package, "__init__.pyi"))
+        package = os.path.join(dest, "hashtable-stubs")
+        os.makedirs(package, exist_ok=True)
+        shutil.copyfile(STUBS, os.path.join(package, "__init__.pyi"))
 
 
 setup(

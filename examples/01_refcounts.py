@@ -15,8 +15,7 @@ import sys
 
 import _build
 
-hashtable = _build.load()
-hashtable.set_trace("off")
+hashtable = None  # the module, loaded by main()
 
 MODULE_DICT = globals()
 
@@ -55,37 +54,7 @@ def running_frame_is_tracked():
     return gc.is_tracked(sys._getframe())
 
 
-print("Python", sys.version.split()[0])
-print("An object() is used, not an int or a str: since 3.12 small ints, None and")
-print("interned strings are immortal and their counts are meaningless.")
-
-obj = object()
-print("\n>>> obj = object()")
-print("  sys.getrefcount(obj) = %d   (the name obj, plus getrefcount's own argument)"
-      % sys.getrefcount(obj))
-before = sys.getrefcount(obj)
-
-another = obj
-print("\n>>> another = obj")
-print("  sys.getrefcount(obj) = %d   (one more: a second name)" % sys.getrefcount(obj))
-referrers = gc.get_referrers(obj)
-print("  gc.get_referrers(obj): %d referrer: %s" % (len(referrers), describe(referrers[0])))
-print("  Both names live in that one dict: two references from one referrer.")
-del referrers, another
-
-print("\n>>> show_ref_counts(obj, times_to_call=1, show_referrers=True)")
-one_count, one_refs = show_ref_counts(obj, 1, True)
-print("  the call holds the object: getrefcount rose from %d to %d" % (before, one_count))
-
-print("\n>>> show_ref_counts(obj, times_to_call=101)")
-deep_count, deep_refs = show_ref_counts(obj, 101)
-print("  100 more levels: getrefcount rose by %d (%g per level), gc.get_referrers by %d."
-      % (deep_count - one_count, (deep_count - one_count) / 100.0, deep_refs - one_refs))
-print("\n>>> gc.is_tracked(sys._getframe()) inside a running call")
-print(" ", running_frame_is_tracked())
-
-if sys.version_info >= (3, 11):
-    print("""
+SINCE_3_11 = """
 The talk (Python 2) saw one frame object per call level among the referrers.
 Here there are none, while getrefcount still rises by one per level:
 
@@ -100,9 +69,9 @@ Here there are none, while getrefcount still rises by one per level:
 - (Measured with pyenv's interpreters: 2.7 and 3.6 list a frame per level;
   3.7 to 3.10 already do not, since a running frame is untracked there too,
   and count two references per level: the caller's stack and the callee's
-  local. 3.11 moves the argument into the new frame: one per level.)""")
-else:
-    print("""
+  local. 3.11 moves the argument into the new frame: one per level.)"""
+
+BEFORE_3_11 = """
 The talk (Python 2) saw one frame object per call level among the referrers.
 Python %d.%d makes a frame object per call but does not GC-track it while the
 call runs (False above), and gc.get_referrers only asks GC-tracked objects:
@@ -111,15 +80,59 @@ the caller's value stack and the callee's local). Since 3.11 frames are made
 lazily: a running call has no frame object at all unless something asks for
 one (sys._getframe, a traceback), and getrefcount rises by one per level.
 (Measured with pyenv's interpreters: 2.7 and 3.6 list a frame per level;
-3.7 onwards do not.)""" % sys.version_info[:2])
+3.7 onwards do not.)"""
 
-print("\nA value stored in a HashTable: the table owns a reference to it.")
-value = object()
-count_before = sys.getrefcount(value)
-table = hashtable.HashTable()
-table.set("key", value)
-print(">>> table.set('key', value)")
-print("  sys.getrefcount(value): %d -> %d" % (count_before, sys.getrefcount(value)))
-print("  gc.get_referrers(value): %s"
-      % ", ".join(sorted(describe(r) for r in gc.get_referrers(value))))
-print("The HashTable type supports the GC (traverse), so get_referrers sees it (lesson 5).")
+
+def main():
+    global hashtable
+    # Module-level names, as in the talk's REPL session: their referrer is the
+    # module's namespace dict.
+    global obj, another, value, table
+    hashtable = _build.load()
+    hashtable.set_trace("off")
+
+    print("Python", sys.version.split()[0])
+    print("An object() is used, not an int or a str: since 3.12 small ints, None and")
+    print("interned strings are immortal and their counts are meaningless.")
+
+    obj = object()
+    print("\n>>> obj = object()")
+    print("  sys.getrefcount(obj) = %d   (the name obj, plus getrefcount's own argument)"
+          % sys.getrefcount(obj))
+    before = sys.getrefcount(obj)
+
+    another = obj
+    print("\n>>> another = obj")
+    print("  sys.getrefcount(obj) = %d   (one more: a second name)" % sys.getrefcount(obj))
+    referrers = gc.get_referrers(obj)
+    print("  gc.get_referrers(obj): %d referrer: %s" % (len(referrers), describe(referrers[0])))
+    print("  Both names live in that one dict: two references from one referrer.")
+    del referrers, another
+
+    print("\n>>> show_ref_counts(obj, times_to_call=1, show_referrers=True)")
+    one_count, one_refs = show_ref_counts(obj, 1, True)
+    print("  the call holds the object: getrefcount rose from %d to %d" % (before, one_count))
+
+    print("\n>>> show_ref_counts(obj, times_to_call=101)")
+    deep_count, deep_refs = show_ref_counts(obj, 101)
+    print("  100 more levels: getrefcount rose by %d (%g per level), gc.get_referrers by %d."
+          % (deep_count - one_count, (deep_count - one_count) / 100.0, deep_refs - one_refs))
+    print("\n>>> gc.is_tracked(sys._getframe()) inside a running call")
+    print(" ", running_frame_is_tracked())
+
+    print(SINCE_3_11 if sys.version_info >= (3, 11) else BEFORE_3_11 % sys.version_info[:2])
+
+    print("\nA value stored in a HashTable: the table owns a reference to it.")
+    value = object()
+    count_before = sys.getrefcount(value)
+    table = hashtable.HashTable()
+    table.set("key", value)
+    print(">>> table.set('key', value)")
+    print("  sys.getrefcount(value): %d -> %d" % (count_before, sys.getrefcount(value)))
+    print("  gc.get_referrers(value): %s"
+          % ", ".join(sorted(describe(r) for r in gc.get_referrers(value))))
+    print("The HashTable type supports the GC (traverse), so get_referrers sees it (lesson 5).")
+
+
+if __name__ == "__main__":
+    main()

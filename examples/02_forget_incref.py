@@ -7,8 +7,10 @@ hands the caller a reference nobody paid for. The REPL releases it after
 echoing, the count drops to zero while the name `h` is still bound, the
 dealloc and free lines print, and the next use of `h` reads freed memory.
 
-The line (src/module/hashtable_type.rs, set_impl):
+The line (src/module/hashtable_type.rs, set_impl; `grep -rn LESSON src`
+lists every lesson's line):
 
+    // LESSON(forget-incref): ...
     #[cfg(not(feature = "forget-incref"))]
     ffi::Py_INCREF(slf);
     Some(slf)
@@ -46,23 +48,39 @@ h.get("pi")
 """
 
 
-_lesson.prepare("forget-incref")
-_lesson.heading("the forget-incref build: %s, PYTHONMALLOC=debug" % _lesson.version())
-fate = _lesson.run_child(_lesson.repl_code(SESSION), variant="forget-incref",
-                         env={"PYTHONMALLOC": "debug"}, timeout=60)
-fate.report()
-if fate.crashed:
-    print("The dealloc and free lines printed while `h` was still bound: the only")
-    print("counted reference was the one set returned, kept by the REPL in `_`, and")
-    print("echoing the next result replaced `_`. The next use of `h` touched freed")
-    print("memory: %s." % fate.signal_name)
-else:
-    print("The child did not crash (%s): see its output above." % fate.summary())
+def crash():
+    """SESSION on the forget-incref build: the child's Fate."""
+    _lesson.prepare("forget-incref")
+    return _lesson.run_child(_lesson.repl_code(SESSION), variant="forget-incref",
+                             env={"PYTHONMALLOC": "debug"}, timeout=60)
 
-_lesson.prepare(None)
-_lesson.heading("the fixed build: Py_INCREF(self) before returning self")
-fixed = _lesson.run_child(_lesson.repl_code(FIXED_SESSION), env={"PYTHONMALLOC": "debug"},
-                          timeout=60)
-fixed.report()
-print("Same session and more: pi, squares, resizes, a string; no crash. The table is")
-print("freed once, at exit, when its last references (h and _) go.")
+
+def survive():
+    """FIXED_SESSION (SESSION and more) on the fixed build: the child's Fate."""
+    _lesson.prepare(None)
+    return _lesson.run_child(_lesson.repl_code(FIXED_SESSION), env={"PYTHONMALLOC": "debug"},
+                             timeout=60)
+
+
+def main():
+    _lesson.prepare("forget-incref")
+    _lesson.heading("the forget-incref build: %s, PYTHONMALLOC=debug" % _lesson.version())
+    fate = crash()
+    fate.report()
+    if fate.crashed:
+        print("The dealloc and free lines printed while `h` was still bound: the only")
+        print("counted reference was the one set returned, kept by the REPL in `_`, and")
+        print("echoing the next result replaced `_`. The next use of `h` touched freed")
+        print("memory: %s." % fate.signal_name)
+    else:
+        print("The child did not crash (%s): see its output above." % fate.summary())
+
+    _lesson.prepare(None)
+    _lesson.heading("the fixed build: Py_INCREF(self) before returning self")
+    survive().report()
+    print("Same session and more: pi, squares, resizes, a string; no crash. The table is")
+    print("freed once, at exit, when its last references (h and _) go.")
+
+
+if __name__ == "__main__":
+    main()

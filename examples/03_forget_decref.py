@@ -7,9 +7,10 @@ leaves +1 on its hash function, although its owner is gone: a leak. With
 `hash` nobody notices; with a big object as hash function (a bound method of
 a large model, say) the memory is never returned.
 
-The line (src/module/hashtable_type.rs, release_references, called by
-tp_dealloc and tp_clear):
+The line (src/module/hashtable_type.rs, hashtable_clear: tp_clear, which
+tp_dealloc calls too):
 
+    // LESSON(forget-decref): ...
     #[cfg(not(feature = "forget-decref"))]
     callout::Py_XDECREF(hash_func);
     #[cfg(feature = "forget-decref")]
@@ -24,16 +25,19 @@ interpreter has (python3.11-dbg): the leak shows as +1 per table there too.
 """
 import _lesson
 
+# The talk made three tables; the tests make more (sys.argv[1]).
 TALKS_SCRIPT = '''
+TABLES = int(sys.argv[1])
+
 def hash_stuff():
     h = hashtable.HashTable(hash_func=hash)
 
 print("sys.getrefcount(hash) =", sys.getrefcount(hash))
 start = sys.getrefcount(hash)
-for i in range(3):
+for i in range(TABLES):
     hash_stuff()
     print("after hash_stuff() #%d: sys.getrefcount(hash) = %d" % (i + 1, sys.getrefcount(hash)))
-print("RESULT: +%d after 3 tables" % (sys.getrefcount(hash) - start))
+print("RESULT: +%d after %d tables" % (sys.getrefcount(hash) - start, TABLES))
 '''
 
 TOTAL_REFCOUNT = '''
@@ -55,33 +59,51 @@ print("sys.gettotalrefcount(): %d before %d tables, %d after: %+.2f per table"
 
 TABLES = 1000 if _lesson.QUICK else 10000
 
-for variant, title in (("forget-decref", "the forget-decref build"),
-                       (None, "the fixed build: Py_XDECREF(hash_func)")):
-    _lesson.prepare(variant)
-    _lesson.heading("%s, the talk's script (%s)" % (title, _lesson.version()))
-    _lesson.run_child(TALKS_SCRIPT, variant=variant, trace="lifecycle").report()
 
-print("""
+def talks_script(variant, tables=3, trace="lifecycle"):
+    """The talk's script on `variant` (None: the fixed build): the child's Fate."""
+    _lesson.prepare(variant)
+    return _lesson.run_child(TALKS_SCRIPT, variant=variant, trace=trace, args=[str(tables)])
+
+
+def total_refcount(variant, python, tables=TABLES):
+    """TOTAL_REFCOUNT on `variant` with the debug interpreter `python`: its Fate."""
+    # The child builds its own copy for the debug interpreter (once) and imports it.
+    _lesson.prepare(variant, python)
+    return _lesson.run_child(TOTAL_REFCOUNT, variant=variant, python=python, timeout=300,
+                             args=[str(tables)])
+
+
+def main():
+    for variant, title in (("forget-decref", "the forget-decref build"),
+                           (None, "the fixed build: Py_XDECREF(hash_func)")):
+        _lesson.prepare(variant)
+        _lesson.heading("%s, the talk's script (%s)" % (title, _lesson.version()))
+        talks_script(variant).report()
+
+    print("""
 Three tables were made and freed (their dealloc and free lines printed), yet
 with the bug each left one reference to `hash` behind. The starting count
 differs between Python versions (whoever else holds `hash`), so look at the
 difference, not the number.""")
 
-for variant, title in (("forget-decref", "the forget-decref build"),
-                       (None, "the fixed build")):
-    python = _lesson.debug_python(variant)
-    if python is None:
-        _lesson.heading("%s on a debug interpreter: skipped" % title)
-        print(_lesson.debug_python_missing())
-        continue
-    # The child builds its own copy for the debug interpreter (once) and imports it.
-    _lesson.prepare(variant, python)
-    _lesson.heading("%s on %s: sys.gettotalrefcount()" % (title, _lesson.version(python)))
-    _lesson.run_child(TOTAL_REFCOUNT, variant=variant, python=python, timeout=300,
-                      args=[str(TABLES)]).report()
+    for variant, title in (("forget-decref", "the forget-decref build"),
+                           (None, "the fixed build")):
+        python = _lesson.debug_python(variant)
+        if python is None:
+            _lesson.heading("%s on a debug interpreter: skipped" % title)
+            print(_lesson.debug_python_missing())
+            continue
+        _lesson.prepare(variant, python)
+        _lesson.heading("%s on %s: sys.gettotalrefcount()" % (title, _lesson.version(python)))
+        total_refcount(variant, python).report()
 
-print("""
+    print("""
 sys.gettotalrefcount() is the sum of every reference count in the process,
 kept by debug builds only. It moves a little on its own (caches, interned
 strings), which is why the tables are many and the figure is per table:
 about +1 with the bug, about 0 without.""")
+
+
+if __name__ == "__main__":
+    main()

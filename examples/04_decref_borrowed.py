@@ -19,14 +19,15 @@ collector: when a collection finds that an object has fewer references than
 the containers pointing at it hold, it stops with "refcount is too small" and
 prints the object. That catches the bug right after the first few tables.
 
-The line (src/module/hashtable_type.rs, with_hash_func):
+The line (src/module/hashing.rs, default_hash_func):
 
-    if obj.is_null() {
-        let builtins = ffi::PyEval_GetBuiltins(); // borrowed
-        ...
-        let builtin_hash = ffi::PyDict_GetItemString(builtins, c"hash".as_ptr()); // borrowed
-        #[cfg(feature = "decref-borrowed")]
-        callout::Py_DECREF(builtins);
+    let builtins = unsafe { ffi::PyEval_GetBuiltins() }; // borrowed
+    ...
+    let hash = unsafe { callout::PyDict_GetItemString(builtins, c"hash".as_ptr()) }; // borrowed
+    // LESSON(decref-borrowed): ...
+    #[cfg(feature = "decref-borrowed")]
+    ...
+        callout::Py_DECREF(builtins)
 
     python examples/04_decref_borrowed.py       (HASHTABLE_QUICK=1: a shorter hang timeout)
 """
@@ -38,65 +39,30 @@ import _lesson
 MAKE_TABLES = '''
 import builtins, gc
 hashtable.set_trace("off")
+TABLES = int(sys.argv[1])
 start = sys.getrefcount(builtins.__dict__)
 print("tables made: 0, sys.getrefcount(builtins.__dict__) = %d" % start)
-for made in range(1, 100001):
+for made in range(1, TABLES + 1):
     h = hashtable.HashTable()          # default hash_func: looks up builtins.hash
     count = sys.getrefcount(builtins.__dict__)
     if made <= 3 or made % 100 == 0 or count <= 3:
         print("tables made: %d, sys.getrefcount(builtins.__dict__) = %d" % (made, count))
     if made % 10 == 0:
         gc.collect()
-print("survived 100000 tables")
+print("survived %d tables" % TABLES)
 '''
 
 TIMEOUT = 10 if _lesson.QUICK else 20
 
-_lesson.prepare("decref-borrowed")
-_lesson.heading("the decref-borrowed build on %s" % _lesson.version())
-fate = _lesson.run_child(MAKE_TABLES, variant="decref-borrowed", timeout=TIMEOUT)
-fate.report(stdout_tail=8)
-if fate.hung:
-    print("The dict was freed while still in use, and the interpreter went on with")
-    print("freed memory: it is stuck, not crashed. No error, no traceback: nothing")
-    print("points at the bad line. (Whether it hangs or crashes depends on the")
-    print("version and on what reuses the memory; both happen.)")
-elif fate.crashed:
-    print("It died long after the first wrong DECREF: every table took one reference,")
-    print("and only the last one freed the dict; the crash is wherever the freed dict")
-    print("was used next (faulthandler's traceback above), not at the bad line.")
-else:
-    print("It did not fail (%s)." % fate.summary())
 
-python = _lesson.debug_python("decref-borrowed")
-if python is None:
-    _lesson.heading("the decref-borrowed build on a debug interpreter: skipped")
-    print(_lesson.debug_python_missing())
-else:
-    _lesson.prepare("decref-borrowed", python)
-    _lesson.heading("the decref-borrowed build on %s" % _lesson.version(python))
-    dbg = _lesson.run_child(MAKE_TABLES, variant="decref-borrowed", python=python,
-                            timeout=TIMEOUT)
-    dbg.report(stdout_tail=8)
-    if dbg.crashed:
-        print("The debug interpreter stopped at the first gc.collect(): the collector")
-        print("counted more references to the builtins dict from the containers it")
-        print("tracks than the dict's own count allows, and aborted with the object.")
-
-_lesson.prepare(None)
-_lesson.heading("the fixed build on %s" % _lesson.version())
-fixed = _lesson.run_child(MAKE_TABLES.replace("100001", "3001").replace("100000", "3000"),
-                          timeout=TIMEOUT)
-fixed.report(stdout_tail=3)
-
-print("""
+NEW_BORROWED_STOLEN = """
 New, borrowed, stolen: every C-API function says what it does with references.
 - New: the caller owns the result and must release it once.
-  PyObject_CallOneArg(func, key) (hash_key, calling a Python hash function)
+  PyObject_CallOneArg(func, key) (call_hash_func, calling a Python hash function)
   returns a new reference: we wrap it in Strong, whose Drop releases it.
 - Borrowed: the caller may use it for now but owns nothing; someone else
   keeps it alive. PyEval_GetBuiltins() and PyDict_GetItemString()
-  (with_hash_func) return borrowed references: the running code and the
+  (default_hash_func) return borrowed references: the running code and the
   interpreter own the builtins dict, the dict owns `hash`. To keep `hash`
   beyond the call we take our own reference (Strong::from_borrowed:
   Py_INCREF). Releasing a borrowed reference, as the original did, destroys
@@ -104,4 +70,54 @@ New, borrowed, stolen: every C-API function says what it does with references.
 - Stolen: the callee takes over a reference we give it. PyTuple_SetItem
   (popitem) steals the item always, even on failure; PyModule_AddObject
   (add_object in mod.rs) steals it only on success, so on failure we must
-  still release it ourselves.""")
+  still release it ourselves."""
+
+
+def make_tables(variant, tables, python=None, timeout=TIMEOUT):
+    """MAKE_TABLES with `tables` tables on `variant` (None: the fixed build),
+    with `python` (default: this interpreter): the child's Fate."""
+    _lesson.prepare(variant, python)
+    return _lesson.run_child(MAKE_TABLES, variant=variant, python=python, timeout=timeout,
+                             args=[str(tables)])
+
+
+def main():
+    _lesson.prepare("decref-borrowed")
+    _lesson.heading("the decref-borrowed build on %s" % _lesson.version())
+    fate = make_tables("decref-borrowed", 100000)
+    fate.report(stdout_tail=8)
+    if fate.hung:
+        print("The dict was freed while still in use, and the interpreter went on with")
+        print("freed memory: it is stuck, not crashed. No error, no traceback: nothing")
+        print("points at the bad line. (Whether it hangs or crashes depends on the")
+        print("version and on what reuses the memory; both happen.)")
+    elif fate.crashed:
+        print("It died long after the first wrong DECREF: every table took one reference,")
+        print("and only the last one freed the dict; the crash is wherever the freed dict")
+        print("was used next (faulthandler's traceback above), not at the bad line.")
+    else:
+        print("It did not fail (%s)." % fate.summary())
+
+    python = _lesson.debug_python("decref-borrowed")
+    if python is None:
+        _lesson.heading("the decref-borrowed build on a debug interpreter: skipped")
+        print(_lesson.debug_python_missing())
+    else:
+        _lesson.prepare("decref-borrowed", python)
+        _lesson.heading("the decref-borrowed build on %s" % _lesson.version(python))
+        dbg = make_tables("decref-borrowed", 100000, python=python)
+        dbg.report(stdout_tail=8)
+        if dbg.crashed:
+            print("The debug interpreter stopped at the first gc.collect(): the collector")
+            print("counted more references to the builtins dict from the containers it")
+            print("tracks than the dict's own count allows, and aborted with the object.")
+
+    _lesson.prepare(None)
+    _lesson.heading("the fixed build on %s" % _lesson.version())
+    make_tables(None, 3000).report(stdout_tail=3)
+
+    print(NEW_BORROWED_STOLEN)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,8 +7,9 @@ garbage, but only among objects it knows: a type must say it holds
 references (Py_TPFLAGS_HAVE_GC), let the collector see them (tp_traverse)
 and drop them on request (tp_clear).
 
-The lines (src/module/hashtable_type.rs): hashtable_traverse and
-hashtable_clear under #[cfg(not(feature = "no-gc"))], and the flags:
+The lines (src/module/hashtable_type.rs, under `LESSON(no-gc)`):
+hashtable_traverse, and the type object's tp_traverse and tp_clear, under
+#[cfg(not(feature = "no-gc"))], and the flags:
 
     #[cfg(not(feature = "no-gc"))]
     const TYPE_FLAGS = ... | ffi::Py_TPFLAGS_HAVE_GC | ...;
@@ -59,13 +60,7 @@ print("cycle 2 freed:", freed2() is None)
 print("-- exit")
 '''
 
-for variant, title in (("no-gc", "the no-gc build (no HAVE_GC, traverse or clear)"),
-                       (None, "the fixed build (HAVE_GC, traverse, clear)")):
-    _lesson.prepare(variant)
-    _lesson.heading("%s on %s" % (title, _lesson.version()))
-    _lesson.run_child(CYCLES, variant=variant, trace="lifecycle").report()
-
-print("""
+WHAT_HAPPENED = """
 Without GC support the collector does not know a HashTable exists: gc.collect()
 cannot find the cycles, the dealloc and free lines never print, not even at
 exit, and gc.get_referrers() cannot see that the table holds the witness
@@ -74,4 +69,23 @@ the collector count the references a table holds; finding that nothing
 outside the cycle refers to it, the collector calls tp_clear, which drops
 hash_func and the values, and the counts fall to zero: dealloc runs. (In
 cycle 1 the free line comes before the dealloc line: tp_clear freed the table
-and its values, and dealloc found nothing left to release.)""")
+and its values, and dealloc found nothing left to release.)"""
+
+
+def cycles(variant):
+    """CYCLES on `variant` (None: the fixed build): the child's Fate."""
+    _lesson.prepare(variant)
+    return _lesson.run_child(CYCLES, variant=variant, trace="lifecycle")
+
+
+def main():
+    for variant, title in (("no-gc", "the no-gc build (no HAVE_GC, traverse or clear)"),
+                           (None, "the fixed build (HAVE_GC, traverse, clear)")):
+        _lesson.prepare(variant)
+        _lesson.heading("%s on %s" % (title, _lesson.version()))
+        cycles(variant).report()
+    print(WHAT_HAPPENED)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,22 +6,25 @@ for every other Python thread. The catch: calling a Python function (our
 hash_func) runs bytecodes, and the GIL may be handed to another thread in
 the middle of it. State read before the call may be stale after it.
 
-The `callback-race` build does exactly that in set_item: it reads the table's
+The `callback-race` build does exactly that in insert: it reads the table's
 `load` member, calls the hash function, inserts, then writes back the load it
 computed before the call. The table itself stays correct (len(h) counts the
 entries), but `h.load` loses every update another thread made meanwhile.
 Only a plain integer goes stale: no pointer, no undefined behaviour.
 
-The lines (src/module/hashtable_type.rs, set_item):
+The lines (src/module/access.rs, insert, under `LESSON(callback-race)`):
 
     #[cfg(feature = "callback-race")]
-    let load_before = (*obj).load;          // read before the callback
-    let hash = hash_key(obj, key, &arg)?;    // Python code: the GIL may move
-    let result = (*table).insert(hash, arg.as_key(), value);
-    sync_members(obj);                       // the correct build: load from the table
+    let load_before = unsafe { (*obj).load };      // read before the callback
+    let result = unsafe {
+        open(obj, call, key, value, |Opened { arg, hash, table }| {
+                                                   // open hashed first: Python code, the GIL may move
+            (*table).insert(
+    ...
+    unsafe { after_change(obj) };                  // the correct build: load from the table
     #[cfg(feature = "callback-race")]
     if matches!(result, Ok(None)) {
-        (*obj).load = load_before + 1;       // ... written after it: stale
+        unsafe { (*obj).load = load_before + 1 };  // ... written after it: stale
     }
 
 Several threads set disjoint keys through a hash function written in Python.
@@ -31,6 +34,8 @@ inside the callback too. A race is a matter of timing: a run may lose nothing
 
     python examples/06_gil_callback_race.py      (HASHTABLE_QUICK=1: fewer runs)
 """
+import re
+
 import _lesson
 
 RACE = '''
@@ -66,16 +71,9 @@ for run in range(1, RUNS + 1):
 '''
 
 RUNS, THREADS, KEYS = (3, 4, 20000) if _lesson.QUICK else (5, 4, 20000)
-ARGS = [str(RUNS), str(THREADS), str(KEYS)]
 
-for variant, title in (("callback-race", "the callback-race build: load read before the callback"),
-                       (None, "the correct build: hash first, then one native step")):
-    _lesson.prepare(variant)
-    _lesson.heading("%s (%s)" % (title, _lesson.version()))
-    _lesson.run_child(RACE, variant=variant, args=ARGS, timeout=120).report()
-
-print("""
-Why the correct build loses nothing: set_item calls the hash function first,
+WHY = """
+Why the correct build loses nothing: insert calls the hash function first,
 before it looks at the table at all. Once the hash is known, the rest (find
 the bucket, insert, maybe resize, update size and load) is one native step
 that runs no Python code: no bytecode runs, so the GIL cannot move, and no
@@ -91,4 +89,30 @@ at the same time, and "no Python code in between" no longer makes a native
 step atomic. The correct build would need its own lock around the table
 (or critical sections, Py_BEGIN_CRITICAL_SECTION, which lock one object),
 and must declare support (Py_mod_gil) or the interpreter turns the GIL back
-on when it imports the module.""")
+on when it imports the module."""
+
+
+def race(variant, runs=RUNS, threads=THREADS, keys=KEYS):
+    """RACE on `variant` (None: the correct build): the child's Fate."""
+    _lesson.prepare(variant)
+    return _lesson.run_child(RACE, variant=variant, args=[str(runs), str(threads), str(keys)],
+                             timeout=120)
+
+
+def runs_of(fate):
+    """(len(h), h.load) of each run the child printed."""
+    return [tuple(int(n) for n in re.search(r"len\(h\) = (\d+), h\.load = (\d+)", line).groups())
+            for line in fate.stdout.splitlines() if line.startswith("run ")]
+
+
+def main():
+    for variant, title in (("callback-race", "the callback-race build: load read before the callback"),
+                           (None, "the correct build: hash first, then one native step")):
+        _lesson.prepare(variant)
+        _lesson.heading("%s (%s)" % (title, _lesson.version()))
+        race(variant).report()
+    print(WHY)
+
+
+if __name__ == "__main__":
+    main()

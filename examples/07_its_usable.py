@@ -15,5 +15,11 @@ import sys
 
 DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "its_usable.py")
 
-sys.stdout.flush()
-sys.exit(subprocess.call([sys.executable, DEMO] + sys.argv[1:]))
+
+def main():
+    sys.stdout.flush()
+    return subprocess.call([sys.executable, DEMO] + sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,8 @@
 """Find, build and import the `hashtable` extension for the running interpreter.
 
-Examples and tests use this instead of an installed package, exactly as the
-talk did: `python setup.py build`, then import from build/lib.*/.
+Examples, lessons, tests, benchmarks and tools all use this instead of an
+installed package, as the talk did: `python setup.py build`, then import
+from build/lib.*/.
 
     import _build
     hashtable = _build.load()                   # the normal build
@@ -9,6 +10,12 @@ talk did: `python setup.py build`, then import from build/lib.*/.
     subprocess.run([sys.executable, "demo.py"], env=_build.env_for("forget-incref"))
 
     python examples/_build.py                   # prints the build/lib.* directory
+
+One rule for all of them: the module is (re)built when it is missing or
+older than any of its sources (src/, Cargo.toml, Cargo.lock, build.rs,
+setup.py), so no one ever runs an old build of code they just edited; a
+build that fails raises, showing the compiler's output. Building takes a
+while the first time; a line on stderr says so when stderr is a terminal.
 
 Only one build can be imported per process (one module name, one static type),
 so lessons that compare builds run each one in a child process with env_for().
@@ -22,6 +29,7 @@ import sys
 import sysconfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCES = ("src", "Cargo.toml", "Cargo.lock", "build.rs", "setup.py")
 
 
 def build_base(variant=None):
@@ -40,8 +48,8 @@ def _ext_suffix(python):
                           text=True).stdout.strip()
 
 
-def lib_dir(variant=None, python=sys.executable):
-    """The build/lib.* directory holding this interpreter's hashtable module, or None.
+def built_module(variant=None, python=sys.executable):
+    """The built module file of `python` for `variant`, or None.
 
     Several interpreters share one build base (3.11 and 3.11-dbg even share one
     lib.* directory: their file names differ by suffix), and setuptools has
@@ -50,15 +58,46 @@ def lib_dir(variant=None, python=sys.executable):
     """
     name = "hashtable" + _ext_suffix(python)
     found = glob.glob(os.path.join(build_base(variant), "lib.*", name))
-    if not found:
-        return None
-    return os.path.dirname(max(found, key=os.path.getmtime))
+    return max(found, key=os.path.getmtime) if found else None
+
+
+def lib_dir(variant=None, python=sys.executable):
+    """The build/lib.* directory holding this interpreter's hashtable module, or None."""
+    path = built_module(variant, python)
+    return os.path.dirname(path) if path else None
+
+
+def sources_mtime():
+    """The newest modification time of the files a build is made from (not
+    what `pip install -e .` builds into src/: the module, its egg-info)."""
+    newest = 0.0
+    for name in SOURCES:
+        path = os.path.join(REPO, name)
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.endswith(".egg-info")]
+                for file in files:
+                    if not file.endswith((".so", ".pyd")):
+                        newest = max(newest, os.path.getmtime(os.path.join(root, file)))
+        elif os.path.exists(path):
+            newest = max(newest, os.path.getmtime(path))
+    return newest
+
+
+def is_fresh(variant=None, python=sys.executable):
+    """True when the module is built and no source is newer than it."""
+    path = built_module(variant, python)
+    return path is not None and os.path.getmtime(path) >= sources_mtime()
 
 
 def build(variant=None, force=False):
-    """Runs `python setup.py build` (quietly) unless the module is already built."""
-    if not force and lib_dir(variant):
+    """Runs `python setup.py build` (quietly) unless the module is fresh."""
+    if not force and is_fresh(variant):
         return
+    if sys.stderr.isatty():
+        print("(building %s: HASHTABLE_BUGS=%s python setup.py build -b %s)"
+              % (variant or "the normal build", variant or "",
+                 os.path.relpath(build_base(variant), REPO)), file=sys.stderr, flush=True)
     env = dict(os.environ, HASHTABLE_BUGS=variant or "")
     if variant:
         # A separate cargo target directory per variant: switching features in
@@ -68,13 +107,17 @@ def build(variant=None, force=False):
     cmd = [sys.executable, "setup.py", "build", "-b", build_base(variant)]
     done = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
-    if done.returncode != 0 or not lib_dir(variant):
+    if done.returncode != 0 or not built_module(variant):
         raise RuntimeError("%s failed (exit %d):\n%s"
-                           % (" ".join(cmd), done.returncode, done.stdout))
+                           % (" ".join(cmd), done.returncode, done.stdout[-5000:]))
 
 
 def load(variant=None):
-    """Builds if needed, then imports `hashtable` from its build directory."""
+    """Builds if needed, then imports `hashtable` from its build directory.
+    A process that has already imported one (tools/valgrind-check imports its
+    own build first) keeps it."""
+    if "hashtable" in sys.modules:
+        return sys.modules["hashtable"]
     build(variant)
     path = lib_dir(variant)
     if path not in sys.path:

@@ -13,7 +13,8 @@ the lesson itself always finishes and can say what happened to the child:
 The child code starts with `hashtable` already imported from the build of
 `variant` *for the child's own interpreter*: the child calls _build.load()
 itself, so a child running another interpreter (the debug one) builds and
-imports its own copy. Children run with -X faulthandler and unbuffered
+imports its own copy. A build older than the sources is rebuilt first (the
+rule of examples/_build.py). Children run with -X faulthandler and unbuffered
 output, so a crash still shows every line printed before it and the Python
 traceback of the crash.
 
@@ -49,6 +50,16 @@ DEBUG_PYTHONS = [
 # object it stopped on: the whole builtins dict) are cut to this length.
 LINE_MAX = 160
 ADDRESS = re.compile(r"((?:thread|address *:) )0x[0-9a-fA-F]+")
+STDLIB_FILE = re.compile(r'"[^"]*/lib/python\d+\.\d+/')
+
+
+def portable(line):
+    """`line` without what changes from run to run or machine to machine:
+    addresses become 0x..., the standard library's directory <stdlib>, this
+    repository's directory nothing (its paths become relative)."""
+    line = ADDRESS.sub(r"\g<1>0x...", line)
+    line = STDLIB_FILE.sub('"<stdlib>/', line)
+    return line.replace(REPO + os.sep, "")
 
 
 def heading(title):
@@ -71,7 +82,7 @@ def _can_build_or_load(python, variant):
     """True when `python` is a debug interpreter that has this variant built or can build it."""
     probe = ("import sys; assert hasattr(sys, 'gettotalrefcount'); sys.path.insert(0, %r); "
              "import _build\n"
-             "if not _build.lib_dir(%r): import setuptools_rust" % (HERE, variant))
+             "if not _build.is_fresh(%r): import setuptools_rust" % (HERE, variant))
     try:
         done = subprocess.run([python, "-c", probe], capture_output=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
@@ -162,8 +173,7 @@ class Fate:
                 if skipping:
                     continue
                 keep.append("")
-            # Addresses change from run to run: keep the docs stable.
-            line = ADDRESS.sub(r"\g<1>0x...", line)
+            line = portable(line)
             if len(line) > LINE_MAX:
                 line = line[:LINE_MAX] + " ...[%d more characters]" % (len(line) - LINE_MAX)
             keep.append(line)
@@ -186,50 +196,12 @@ class Fate:
         elif not self.ok and self.stderr.strip():
             print("  --- the child's stderr ---")
             for line in self.stderr.rstrip().splitlines()[-15:]:
-                print("  " + line[:LINE_MAX])
+                print("  " + portable(line)[:LINE_MAX])
         print("  => child:", self.summary())
 
 
-def _sources_mtime():
-    """The newest modification time of the files a build is made from."""
-    newest = 0.0
-    for top in ("src",):
-        for root, _dirs, files in os.walk(os.path.join(REPO, top)):
-            for name in files:
-                newest = max(newest, os.path.getmtime(os.path.join(root, name)))
-    for name in ("Cargo.toml", "Cargo.lock", "build.rs", "setup.py"):
-        path = os.path.join(REPO, name)
-        if os.path.exists(path):
-            newest = max(newest, os.path.getmtime(path))
-    return newest
-
-
-def ensure_built(variant=None, announce=True):
-    """Builds `variant` for this interpreter when it is missing or older than
-    the sources (_build.build alone keeps a stale build)."""
-    path = _build.lib_dir(variant)
-    if path:
-        so = os.path.join(path, "hashtable" + _build._ext_suffix(sys.executable))
-        if os.path.getmtime(so) >= _sources_mtime():
-            return
-    if announce:
-        print("(building %s: HASHTABLE_BUGS=%s python setup.py build -b %s)"
-              % (variant or "the normal build", variant or "",
-                 os.path.relpath(_build.build_base(variant), REPO)), file=sys.stderr, flush=True)
-    try:
-        _build.build(variant, force=True)
-    except RuntimeError as e:
-        if not path:
-            raise
-        # The sources do not build right now (someone is editing them): the
-        # existing build still teaches the lesson.
-        print("warning: rebuilding %s failed, using the existing (older) build:\n%s"
-              % (variant or "the normal build", str(e)[-2000:]), file=sys.stderr, flush=True)
-
-
 def load(variant=None):
-    """ensure_built, then import `hashtable` from that build."""
-    ensure_built(variant, announce=False)
+    """`hashtable` built as `variant`, imported into this process (_build.load)."""
     return _build.load(variant)
 
 
@@ -238,14 +210,14 @@ def prelude(variant):
     for the child's own interpreter (building it there if needed)."""
     return ("import sys\n"
             "sys.path.insert(0, %r)\n"
-            "import _lesson\n"
-            "hashtable = _lesson.load(%r)\n" % (HERE, variant))
+            "import _build\n"
+            "hashtable = _build.load(%r)\n" % (HERE, variant))
 
 
 def prepare(variant=None, python=None):
     """Makes sure `python` (default: this one) has an up-to-date `variant`."""
     if python is None or python == sys.executable:
-        ensure_built(variant)
+        _build.build(variant)
         return
     fate = run_child("", variant=variant, python=python, timeout=1800)
     if not fate.ok:

@@ -9,9 +9,14 @@ reads the chain statistics from `h.stats()`. Two kinds of keys: shuffled
 ints, and strings that all have the same length (the naive hash of a string
 is its length, so all of those land in one bucket).
 
-    python examples/explore.py                 full run (about a minute), PNGs into docs/img/
-    python examples/explore.py --quick         a few seconds (also: HASHTABLE_QUICK=1), PNGs into a temp dir
+    python examples/explore.py                 full run (about a minute), PNGs into build/explore/
+    python examples/explore.py --quick         a few seconds (also: HASHTABLE_QUICK=1), PNGs not kept
     python examples/explore.py --out DIR       PNGs into DIR
+    python examples/explore.py --docs          PNGs into docs/img/, the pictures docs/performance.md shows
+
+tools/regen_docs.py runs it with HASHTABLE_DOCS_IMG naming where the docs'
+pictures go (docs/img/ when it regenerates them, a scratch directory when it
+only checks), which is the default then.
 
 With matplotlib installed (pip install -r requirements-extras.txt) it draws:
 
@@ -269,7 +274,10 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="a few seconds: fewer keys, max_loads and sizes (also HASHTABLE_QUICK=1)")
     parser.add_argument("--n", type=int, help="number of keys (default 4000, 500 with --quick)")
-    parser.add_argument("--out", help="directory for the PNGs (default docs/img, a temp dir with --quick)")
+    parser.add_argument("--out", help="directory for the PNGs (default build/explore; with --quick "
+                                      "none are kept)")
+    parser.add_argument("--docs", action="store_true",
+                        help="write the PNGs into docs/img, for docs/performance.md")
     parser.add_argument("--no-plots", action="store_true", help="print the table even with matplotlib")
     args = parser.parse_args()
     quick = args.quick or os.environ.get("HASHTABLE_QUICK") == "1"
@@ -298,15 +306,21 @@ def main():
         print_table(results)
         return
     print_table(results, sizes_shown=[sizes[0]])
-    if quick and not args.out:
+    # A quick run's plots never go to the docs unless --docs asks for them.
+    if args.docs:
+        docs_img = os.path.join(REPO, "docs", "img")
+    else:
+        docs_img = None if quick else os.environ.get("HASHTABLE_DOCS_IMG")
+    if quick and not (args.out or docs_img):
         # A quick run checks that the plots draw, and keeps none of them.
         with tempfile.TemporaryDirectory(prefix="explore-") as out_dir:
             paths = plot(results, n, max_loads, sizes, out_dir, plt)
         print(f"drew {len(paths)} plots (quick run: not kept; --out DIR keeps them)")
         return
-    out_dir = args.out or os.path.join(REPO, "docs", "img")
+    out_dir = args.out or docs_img or os.path.join(REPO, "build", "explore")
+    os.makedirs(out_dir, exist_ok=True)
     for path in plot(results, n, max_loads, sizes, out_dir, plt):
-        print("wrote", os.path.relpath(path, REPO) if path.startswith(REPO) else path)
+        print("wrote", os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else path)
 
 
 if __name__ == "__main__":

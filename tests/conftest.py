@@ -1,7 +1,9 @@
 """Shared set-up: `import hashtable` loads the normal build for this interpreter.
 
-The module is imported from build/lib.*/ (built with `python setup.py build`
-first if it is missing), the way the talk used it; see examples/_build.py.
+The module is imported from build/lib.*/, the way the talk used it, and built
+first (`python setup.py build`) when it is missing or older than any source:
+`pytest tests/test_methods.py` right after editing src/ tests the edit. See
+examples/_build.py.
 
 Fixtures and helpers:
 - `ht`: the module.

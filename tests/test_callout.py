@@ -194,6 +194,11 @@ SCENARIOS = {
         h[1] = 1
         h == M()
     """,
+    "max_load of an int subclass whose __float__ runs Python (PyFloat_AsDouble)": """
+        class Load(int):
+            def __float__(self): loop_here()
+        HT(max_load=Load(1))
+    """,
     "fromkeys() on a subclass whose __init__ runs Python (PyObject_CallNoArgs)": """
         class Sub(HT):
             def __init__(self): loop_here()

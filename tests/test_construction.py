@@ -255,6 +255,22 @@ def test_max_load_too_large_for_a_float_names_the_argument():
     assert str(e.value) == "max_load is too large to be a float"
 
 
+def test_max_load_of_an_int_subclass_is_its_float():
+    """An int subclass's __float__ is Python code, called for max_load (as
+    float() calls it); what it raises is raised, not reworded."""
+    class Load(int):
+        def __float__(self):
+            return 0.75
+
+    class Broken(int):
+        def __float__(self):
+            raise ZeroDivisionError("from __float__")
+
+    assert HashTable(max_load=Load(3)).max_load == 0.75
+    with pytest.raises(ZeroDivisionError, match="from __float__"):
+        HashTable(max_load=Broken(1))
+
+
 def test_only_the_main_interpreter_imports_the_module(child):
     """The type is a static PyTypeObject, shared by the whole process: a
     subinterpreter (also a legacy one, sharing the GIL, where 3.12's

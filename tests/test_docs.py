@@ -100,7 +100,8 @@ def test_the_lessons_quote_rust_lines_that_exist():
 
 
 def _output_blocks():
-    marker = re.compile(r"^<!-- output: (.+?) -->\n(`{3,})text\n(.*?)^\2$", re.S | re.M)
+    marker = re.compile(r"^<!-- output: ([^\n]+?) -->\n(?:<!-- varies: [^\n]+ -->\n)*"
+                        r"(`{3,})text\n(.*?)^\2$", re.S | re.M)
     for path in DOCS:
         with open(path) as f:
             text = f.read()
@@ -119,3 +120,39 @@ def test_output_block_was_made_by_its_marker(command, block):
     lines = block.splitlines()
     assert lines and lines[0] == "$ " + command, "rerun tools/regen_docs.py: %r" % lines[:1]
     assert len(lines) > 1, "no output under the command: rerun tools/regen_docs.py"
+
+
+def _regen_docs():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("regen_docs",
+                                                  os.path.join(REPO, "tools", "regen_docs.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_varies_line_is_a_pattern_the_check_can_use():
+    regen = _regen_docs()
+    found = 0
+    for path in DOCS:
+        with open(path) as f:
+            for line in f:
+                match = regen.VARIES.match(line)
+                if match and match.group(1) != "numbers":
+                    re.compile(match.group(1), re.M)
+                    found += 1
+    assert found >= 3
+
+
+def test_the_check_hides_what_varies_and_nothing_else():
+    regen = _regen_docs()
+    race = ["h\\.load = (\\d+), lost ([1-9]\\d*)"]
+    one = regen.hide_varying("run 1: len(h) = 80, h.load = 21, lost 59\nlost 0", race)
+    two = regen.hide_varying("run 1: len(h) = 80, h.load = 37, lost 43\nlost 0", race)
+    assert one == two == "run 1: len(h) = 80, h.load = …, lost …\nlost 0"
+    assert regen.hide_varying("h.load = 80, lost 0", race) == "h.load = 80, lost 0"
+    table_a = "insert   60.6  46.8  PASS\n------  ----"
+    table_b = "insert  160.6   6.8  PASS\n------  -----"
+    assert regen.hide_varying(table_a, ["numbers"]) == regen.hide_varying(table_b, ["numbers"])
+    assert regen.hide_varying(table_a, ["numbers"]) != regen.hide_varying(
+        table_a.replace("PASS", "FAIL"), ["numbers"])

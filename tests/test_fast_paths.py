@@ -132,7 +132,7 @@ def test_non_compact_strs_are_read_through_utf8():
     assert h["hello"] == 1 and h["h\u00e9llo"] == 2
 
 
-def test_stats_has_every_field_the_issue_lists():
+def test_stats_has_every_field_its_docstring_names():
     h = hashtable.HashTable(size=8, max_load=2, hash_func=lambda k: k % 3)
     for k in range(10):
         h[k] = k

@@ -1,5 +1,7 @@
 """The lessons' claims (docs/walkthrough.md, examples/0*.py), proved on this interpreter.
 
+The tests import the lessons and run the very child code a learner runs
+(each lesson's constants and functions; `main()` only prints around them).
 Every deliberate bug runs in a child process (examples/_lesson.py), so a
 crash fails or passes one test instead of killing pytest. The bug variants
 are built once per interpreter into build/variants/<name>/ (and rebuilt when
@@ -7,6 +9,7 @@ the sources are newer); the fixture `variants` does it once per session.
 """
 import ctypes
 import glob
+import importlib
 import os
 import re
 import subprocess
@@ -14,26 +17,26 @@ import sys
 
 import pytest
 
-import _lesson  # examples/, put on sys.path by conftest.py
+import _build  # examples/, put on sys.path by conftest.py
+import _lesson
 
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
 VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race")
 DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 
 
+def lesson(number):
+    """The lesson script examples/<number>_*.py, imported (its main() does not run)."""
+    (path,) = glob.glob(os.path.join(EXAMPLES, "%02d_*.py" % number))
+    return importlib.import_module(os.path.basename(path)[:-3])
+
+
 @pytest.fixture(scope="session")
 def variants():
     """Builds every bug variant for this interpreter (once; cached on disk)."""
     for variant in VARIANTS:
-        _lesson.ensure_built(variant, announce=False)
+        _build.build(variant)
     return VARIANTS
-
-
-def child(code, variant=None, **kwargs):
-    """Runs `code` in a child with `hashtable` imported from `variant`; its Fate.
-    Trace lines are off unless `trace` says otherwise."""
-    kwargs.setdefault("trace", "off")
-    return _lesson.run_child(code, variant=variant, **kwargs)
 
 
 def explain(fate):
@@ -43,34 +46,18 @@ def explain(fate):
 
 def test_every_variant_names_its_bug(variants):
     for variant in variants:
-        fate = child("print(hashtable.BUGS)", variant, trace="off")
+        fate = _lesson.run_child("print(hashtable.BUGS)", variant, trace="off")
         assert fate.ok, explain(fate)
         assert fate.stdout.strip() == repr((variant,)), explain(fate)
-    fate = child("print(hashtable.BUGS)", trace="off")
+    fate = _lesson.run_child("print(hashtable.BUGS)", trace="off")
     assert fate.stdout.strip() == "()", explain(fate)
 
 
 # --- lesson 2: forget-incref -------------------------------------------------
 
-REPL_SESSION = """\
-h = HashTable()
-h.set(1, 1)
-h.get(1)
-h.set(2, 2)
-h.get(2)
-import math
-h.set("pi", math.pi)
-for i in range(3, 20): _ = h.set(i, i * i)
-
-h.set("a string", "of any length")
-h.get("pi")
-"""
-
-
 def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variants):
-    code = _lesson.repl_code(REPL_SESSION)
-    env = {"PYTHONMALLOC": "debug"}
-    buggy = child(code, "forget-incref", env=env, trace="lifecycle", timeout=60)
+    two = lesson(2)
+    buggy = two.crash()
     assert buggy.crashed, explain(buggy)  # SIGSEGV, or SIGABRT on a debug interpreter
     assert buggy.signal_name in ("SIGSEGV", "SIGBUS", "SIGABRT"), explain(buggy)
     assert "Fatal Python error" in buggy.stderr, explain(buggy)  # faulthandler spoke
@@ -80,7 +67,8 @@ def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variant
     assert out.index("Library: freed", dealloc) > dealloc
     assert dealloc < out.index(">>> h.set(2, 2)"), explain(buggy)
 
-    fixed = child(code, None, env=env, trace="lifecycle", timeout=60)
+    assert two.FIXED_SESSION.startswith(two.SESSION)  # the same session, and more
+    fixed = two.survive()
     assert fixed.ok, explain(fixed)
     assert "3.141592653589793" in fixed.stdout
     assert "Library: resize" not in fixed.stdout  # lifecycle level: no call lines
@@ -91,168 +79,88 @@ def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variant
 
 # --- lesson 3: forget-decref -------------------------------------------------
 
-HASH_STUFF = """
-def hash_stuff():
-    h = hashtable.HashTable(hash_func=hash)
-hash_stuff()           # warm up
-before = sys.getrefcount(hash)
-for _ in range(TABLES):
-    hash_stuff()
-print(sys.getrefcount(hash) - before)
-"""
-
-
 @pytest.mark.parametrize("tables", [3, 50])
 def test_forget_decref_leaks_one_reference_per_table(variants, tables):
-    code = "TABLES = %d\n" % tables + HASH_STUFF
-    buggy = child(code, "forget-decref", trace="off")
+    three = lesson(3)
+    result = re.compile(r"^RESULT: \+(\d+) after %d tables$" % tables, re.M)
+    buggy = three.talks_script("forget-decref", tables, trace="off")
     assert buggy.ok, explain(buggy)
-    assert int(buggy.stdout) == tables
-    fixed = child(code, None, trace="off")
+    assert int(result.search(buggy.stdout).group(1)) == tables, explain(buggy)
+    fixed = three.talks_script(None, tables, trace="off")
     assert fixed.ok, explain(fixed)
-    assert int(fixed.stdout) == 0
+    assert int(result.search(fixed.stdout).group(1)) == 0, explain(fixed)
 
 
 @pytest.mark.skipif(not DEBUG_INTERPRETER, reason="sys.gettotalrefcount: debug interpreter only")
 def test_forget_decref_shows_in_gettotalrefcount(variants):
-    code = """
-hashtable.set_trace("off")
-def hash_stuff():
-    h = hashtable.HashTable(hash_func=hash)
-for _ in range(100):
-    hash_stuff()
-before = sys.gettotalrefcount()
-for _ in range(1000):
-    hash_stuff()
-print(sys.gettotalrefcount() - before)
-"""
-    buggy, fixed = child(code, "forget-decref"), child(code)
+    three = lesson(3)
+    totals = re.compile(r"(\d+) before 1000 tables, (\d+) after")
+    buggy = three.total_refcount("forget-decref", sys.executable, 1000)
+    fixed = three.total_refcount(None, sys.executable, 1000)
     assert buggy.ok and fixed.ok, explain(buggy) + explain(fixed)
-    assert 990 <= int(buggy.stdout) <= 1010, explain(buggy)
-    assert -10 <= int(fixed.stdout) <= 10, explain(fixed)
+    before, after = map(int, totals.search(buggy.stdout).groups())
+    assert 990 <= after - before <= 1010, explain(buggy)
+    before, after = map(int, totals.search(fixed.stdout).groups())
+    assert -10 <= after - before <= 10, explain(fixed)
 
 
 # --- lesson 4: decref-borrowed -----------------------------------------------
 
-MAKE_TABLES = """
-import builtins, gc
-hashtable.set_trace("off")
-start = sys.getrefcount(builtins.__dict__)
-for made in range(1, TABLES + 1):
-    h = hashtable.HashTable()
-    if made == 3:
-        print("lost", start - sys.getrefcount(builtins.__dict__))
-    if made % 10 == 0:
-        gc.collect()
-print("survived")
-"""
+def builtins_counts(fate):
+    """{tables made: sys.getrefcount(builtins.__dict__)} as the child printed them."""
+    return {int(made): int(count) for made, count in re.findall(
+        r"^tables made: (\d+), sys.getrefcount\(builtins.__dict__\) = (\d+)$", fate.stdout, re.M)}
 
 
 def test_decref_borrowed_takes_one_reference_from_builtins_per_table(variants):
-    # os._exit: skip the final collection, which stops a debug interpreter
-    # (see the next test); three tables are far from freeing the dict.
-    code = "TABLES = 3\n" + MAKE_TABLES + "import os; os._exit(0)\n"
-    buggy = child(code, "decref-borrowed")
-    assert buggy.ok, explain(buggy)
-    assert "lost 3" in buggy.stdout
-    fixed = child("TABLES = 300\n" + MAKE_TABLES)
-    assert fixed.ok and "lost 0" in fixed.stdout and "survived" in fixed.stdout, explain(fixed)
+    four = lesson(4)
+    buggy = four.make_tables("decref-borrowed", 3)
+    # Three tables are far from freeing the dict. A debug interpreter still
+    # stops at the collection of interpreter shutdown (see the next test).
+    assert buggy.ok or (DEBUG_INTERPRETER and buggy.signal_name == "SIGABRT"), explain(buggy)
+    counts = builtins_counts(buggy)
+    assert counts[0] - counts[3] == 3, explain(buggy)
+    fixed = four.make_tables(None, 300)
+    assert fixed.ok and "survived 300 tables" in fixed.stdout, explain(fixed)
+    counts = builtins_counts(fixed)
+    assert counts[0] == counts[300], explain(fixed)
 
 
 @pytest.mark.skipif(not DEBUG_INTERPRETER, reason="the GC's refcount check: debug interpreter only")
 def test_decref_borrowed_stops_the_debug_interpreter(variants):
-    fate = child("TABLES = 100000\n" + MAKE_TABLES, "decref-borrowed", timeout=60)
+    fate = lesson(4).make_tables("decref-borrowed", 100000, python=sys.executable, timeout=60)
     assert fate.signal_name == "SIGABRT", explain(fate)
     assert "refcount is too small" in fate.stderr, explain(fate)
     assert "object type name: dict" in fate.stderr, explain(fate)
     # Stopped at the first collection, after ten tables, not a thousand later.
     assert "survived" not in fate.stdout
+    assert max(builtins_counts(fate)) < 100, explain(fate)
 
 
 # --- lesson 5: no-gc ---------------------------------------------------------
 
-CYCLES = """
-import gc, weakref
-class Witness: pass
-class Hasher:
-    def __call__(self, key):
-        return hash(key)
-
-h = hashtable.HashTable()
-w = Witness()
-freed_value_cycle = weakref.ref(w)
-h.set("w", w)
-h.set("me", h)
-print("referrer", any(r is h for r in gc.get_referrers(w)))
-del h, w
-
-hasher = Hasher()
-h = hashtable.HashTable(hash_func=hasher)
-hasher.table = h
-w = Witness()
-freed_hash_cycle = weakref.ref(w)
-h.set("w", w)
-del h, hasher, w
-
-print("before collect")
-gc.collect()
-print("value cycle freed", freed_value_cycle() is None)
-print("hash_func cycle freed", freed_hash_cycle() is None)
-"""
-
-
 def test_no_gc_leaves_cycles_alive_and_fixed_build_frees_them(variants):
-    buggy = child(CYCLES, "no-gc", trace="lifecycle")
+    five = lesson(5)
+    buggy = five.cycles("no-gc")
     assert buggy.ok, explain(buggy)
-    assert "referrer False" in buggy.stdout
-    assert "value cycle freed False" in buggy.stdout
-    assert "hash_func cycle freed False" in buggy.stdout
+    assert "HashTable supports GC: False" in buggy.stdout
+    assert "gc.get_referrers(witness) sees the table: False" in buggy.stdout
+    assert "cycle 1 freed: False" in buggy.stdout
+    assert "cycle 2 freed: False" in buggy.stdout
     assert "Module: dealloc" not in buggy.stdout  # never, not even at exit
 
-    fixed = child(CYCLES, None, trace="lifecycle")
+    fixed = five.cycles(None)
     assert fixed.ok, explain(fixed)
-    assert "referrer True" in fixed.stdout
-    assert "value cycle freed True" in fixed.stdout
-    assert "hash_func cycle freed True" in fixed.stdout
-    after = fixed.stdout.split("before collect", 1)[1]
-    assert after.count("Module: dealloc") == 2, explain(fixed)
+    assert "HashTable supports GC: True" in fixed.stdout
+    assert "gc.get_referrers(witness) sees the table: True" in fixed.stdout
+    assert "cycle 1 freed: True" in fixed.stdout
+    assert "cycle 2 freed: True" in fixed.stdout
+    # Each cycle's table is deallocated by its collection, before the exit.
+    collected = fixed.stdout.split("-- exit")[0]
+    assert collected.count("Module: dealloc") == 2, explain(fixed)
 
 
 # --- lesson 6: callback-race -------------------------------------------------
-
-RACE = """
-import threading
-hashtable.set_trace("off")
-sys.setswitchinterval(1e-6)
-RUNS, THREADS, KEYS = 5, 4, 20000
-
-def py_hash(key):
-    digits = 0
-    for ch in str(key):
-        digits = digits * 1000 + ord(ch)
-    return digits
-
-for run in range(RUNS):
-    h = hashtable.HashTable(hash_func=py_hash)
-    start = threading.Barrier(THREADS)
-    def work(t):
-        start.wait()
-        for i in range(t * KEYS, (t + 1) * KEYS):
-            h.set(i, i)
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    print(len(h), h.load)
-"""
-
-
-def race_runs(variant):
-    fate = child(RACE, variant, timeout=120)
-    assert fate.ok, explain(fate)
-    return [tuple(map(int, line.split())) for line in fate.stdout.split("\n") if line.strip()]
-
 
 def test_callback_race_loses_load_updates(variants):
     """Probabilistic, honestly: a lost update needs the GIL to change hands
@@ -260,10 +168,13 @@ def test_callback_race_loses_load_updates(variants):
     1 microsecond switch interval and 4 x 20000 keys this happened in every
     one of 60 runs measured on 3.9, 3.11 and 3.13; the test asks for losses
     in most (3 of 5) runs of one child, and gives the child three attempts."""
+    six = lesson(6)
     attempts = []
     for _ in range(3):
-        runs = race_runs("callback-race")
-        assert all(length == 80000 for length, _load in runs), runs  # the table is right
+        fate = six.race("callback-race", 5, 4, 20000)
+        assert fate.ok, explain(fate)
+        runs = six.runs_of(fate)
+        assert len(runs) == 5 and all(length == 80000 for length, _load in runs), runs
         attempts.append(runs)
         if sum(load < length for length, load in runs) >= 3:
             return
@@ -271,30 +182,19 @@ def test_callback_race_loses_load_updates(variants):
 
 
 def test_correct_build_never_loses_an_update(variants):
-    for length, load in race_runs(None):
+    six = lesson(6)
+    fate = six.race(None, 5, 4, 20000)
+    assert fate.ok, explain(fate)
+    runs = six.runs_of(fate)
+    assert len(runs) == 5
+    for length, load in runs:
         assert length == load == 80000
 
 
 # --- lesson 8: ctypes --------------------------------------------------------
 
-def c_abi(path):
-    lib = ctypes.PyDLL(path)
-    lib.hashtable_c_create.argtypes = [ctypes.c_size_t, ctypes.c_double]
-    lib.hashtable_c_create.restype = ctypes.c_void_p
-    lib.hashtable_c_set.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
-    lib.hashtable_c_set.restype = ctypes.c_int
-    lib.hashtable_c_get.argtypes = [ctypes.c_void_p, ctypes.c_int64,
-                                    ctypes.POINTER(ctypes.c_int64)]
-    lib.hashtable_c_get.restype = ctypes.c_int
-    lib.hashtable_c_len.argtypes = [ctypes.c_void_p]
-    lib.hashtable_c_len.restype = ctypes.c_size_t
-    lib.hashtable_c_free.argtypes = [ctypes.c_void_p]
-    lib.hashtable_c_free.restype = None
-    return lib
-
-
 def test_ctypes_abi_returns_what_the_module_returns(ht, trace_level):
-    lib = c_abi(ht.__file__)
+    lib = lesson(8).c_abi(ht.__file__)
     keys = [0, 1, -1, 7, 2**31, -(2**40), 2**62, -(2**63), 2**63 - 1] + list(range(-50, 500, 7))
     with trace_level("off"):
         t = lib.hashtable_c_create(4, 0.5)
@@ -369,6 +269,23 @@ def test_the_known_bugs_are_cargos_features():
     assert tuple(declared) == VARIANTS
 
 
+def test_every_bug_is_marked_where_it_lives():
+    """`grep -rn LESSON src` lists every deliberate bug: each Cargo feature has
+    a LESSON(<feature>) comment in src/, next to a `cfg` that switches it,
+    and every marker names a known feature."""
+    marked = {}
+    for path in glob.glob(os.path.join(_lesson.REPO, "src", "**", "*.rs"), recursive=True):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for number, line in enumerate(lines):
+            for name in re.findall(r"LESSON\(([a-z0-9-]+)\)", line):
+                near = "\n".join(lines[number:number + 12])
+                assert 'feature = "%s"' % name in near, "%s:%d: no cfg for %s below the marker" % (
+                    os.path.relpath(path, _lesson.REPO), number + 1, name)
+                marked.setdefault(name, []).append(path)
+    assert sorted(marked) == sorted(VARIANTS), marked
+
+
 def test_a_bug_build_names_its_bugs_and_leaves_the_normal_build_alone(variants):
     """HASHTABLE_BUGS with several names and no -b: setup.py builds into
     build/variants/<names> (never over the normal build in build/lib.*), and
@@ -407,6 +324,7 @@ def test_example_runs_to_completion(variants, script):
     """Quick mode (HASHTABLE_QUICK=1) keeps the long ones short."""
     env = dict(os.environ, HASHTABLE_QUICK="1", MPLBACKEND="Agg")
     env.pop("HASHTABLE_TRACE", None)
+    env.pop("HASHTABLE_DOCS_IMG", None)  # a run under tools/regen_docs.py: no docs/img
     done = subprocess.run([sys.executable, os.path.join(EXAMPLES, script)], cwd=_lesson.REPO,
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, "exit %d\n--- stdout\n%s\n--- stderr\n%s" % (

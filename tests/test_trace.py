@@ -41,6 +41,16 @@ def test_lifecycle_prints_allocation_then_dealloc_before_free(traced):
     assert died[1] == "Library: freed a table of 8 buckets and 3 entries"
 
 
+@pytest.mark.parametrize("n, counted", [(0, "0 values"), (1, "1 value"), (3, "3 values")])
+def test_the_dealloc_line_counts_the_values(traced, n, counted):
+    t = HashTable()
+    for i in range(n):
+        t[i] = i
+    with traced("lifecycle") as died:
+        del t
+    assert died[0] == "Module: dealloc: releasing hash_func and " + counted
+
+
 def test_lifecycle_lines_of_other_sizes(traced):
     with traced("lifecycle") as lines:
         t = HashTable(size=16, max_load=0.75, hash_func=None)

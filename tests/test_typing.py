@@ -164,6 +164,7 @@ def test_pip_installed_module_is_typed_for_mypy(tmp_path):
         capture_output=True, text=True, timeout=1200)
     assert install.returncode == 0, install.stdout + install.stderr
     assert (target / "hashtable-stubs" / "__init__.pyi").is_file()
+    assert not (target / "hashtable.py").exists()  # the root's signpost is not shipped
     example = tmp_path / "example.py"
     example.write_text("import hashtable\nsize: str = hashtable.HashTable().size\n")
     env = dict(os.environ, PYTHONPATH=str(target))

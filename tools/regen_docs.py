@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Regenerate every output shown in the docs by running the commands that make it.
+r"""Regenerate every output shown in the docs by running the commands that make it.
 
     python3 tools/regen_docs.py                 README.md and docs/*.md
     python3 tools/regen_docs.py docs/x.md ...   only these files
-    python3 tools/regen_docs.py --check         exit 1 if anything would change
+    python3 tools/regen_docs.py --check         exit 1 if a stable part would change
 
 In a Markdown file, an output block is a marker line followed by a fenced
 code block:
@@ -26,7 +26,26 @@ PYTHONHASHSEED=0 and PYTHONUNBUFFERED=1, and object addresses in reprs
 (`<function f at 0x7f...>`) are shown as `0x...`. A command that exits
 non-zero or times out is an error and its file is left as it was; to show a
 failure on purpose, end the command with `; echo "exit status $?"`.
-Standard library only.
+
+Some output is not meant to be the same twice: timings, a race's losses,
+whether freed memory makes a process hang or crash. Lines between the
+marker and the fence say which parts of that block vary:
+
+    <!-- output: python3 examples/06_gil_callback_race.py -->
+    <!-- varies: h\.load = \d+, lost [1-9]\d* -->
+    ```text
+
+Each is a Python regular expression (multi-line mode; `(?s)` lets `.`
+cross lines): every match, or each group of a match when it has groups, is
+hidden. `<!-- varies: numbers -->` hides every number, and the spacing that
+aligns columns: for blocks of measurements, whose words (the rows, the
+verdicts) stay. --check compares the blocks with those parts hidden, so it
+fails only on a difference that is meant not to happen, and prints the
+differences as compared. Regenerating rewrites every block whole.
+
+Commands that draw pictures for the docs (examples/explore.py) write them
+into $HASHTABLE_DOCS_IMG: docs/img when regenerating, a scratch directory
+under --check, which changes no file. Standard library only.
 """
 import argparse
 import difflib
@@ -40,6 +59,8 @@ import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = re.compile(r"^<!-- output: (.+?) -->\s*$")
+VARIES = re.compile(r"^<!-- varies: (.+?) -->\s*$")
+NUMBER = re.compile(r"[-+]?\d[\d.,:]*(?:e[-+]?\d+)?")
 FENCE = re.compile(r"^(`{3,}|~{3,})")
 NOTE = re.compile(r"^\(produced by tools/regen_docs\.py with .*\)\s*$")
 ADDRESS = re.compile(r"(\bat 0x)[0-9a-fA-F]+")
@@ -50,15 +71,39 @@ def python_version():
     return f"Python {platform.python_version()}{debug}"
 
 
-def command_env(bin_dir):
-    """os.environ with `python`/`python3` wrappers for this interpreter first on PATH."""
+def command_env(bin_dir, img_dir):
+    """os.environ with `python`/`python3` wrappers for this interpreter first
+    on PATH, and HASHTABLE_DOCS_IMG naming where pictures go."""
     for name in ("python", "python3"):
         path = os.path.join(bin_dir, name)
         with open(path, "w") as f:
             f.write(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         os.chmod(path, 0o755)
     return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
-                PYTHONHASHSEED="0", PYTHONUNBUFFERED="1")
+                PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", HASHTABLE_DOCS_IMG=img_dir)
+
+
+def hide_varying(content, varies):
+    """`content` with the parts that `varies` (the block's varies lines) name
+    replaced by "…"."""
+    for spec in varies:
+        if spec == "numbers":
+            content = NUMBER.sub("…", content)
+            content = re.sub(r"[ \t]+", " ", content)
+            content = re.sub(r"-{3,}", "---", content)
+            continue
+        pattern = re.compile(spec, re.M)
+
+        def hide(match):
+            if not pattern.groups:
+                return "…"
+            text, start = match.group(0), match.start()
+            for i in range(pattern.groups, 0, -1):  # from the end: offsets stay valid
+                if match.start(i) >= 0:
+                    text = text[:match.start(i) - start] + "…" + text[match.end(i) - start:]
+            return text
+        content = pattern.sub(hide, content)
+    return content
 
 
 def run(command, env, timeout):
@@ -74,8 +119,9 @@ def run(command, env, timeout):
     return ADDRESS.sub(r"\g<1>...", output).rstrip()
 
 
-def regenerate(text, env, timeout):
-    """The new text of one Markdown file."""
+def regenerate(text, env, timeout, compared=None):
+    """The new text of one Markdown file. With `compared` (a list), also
+    appends (old block, new block) pairs with their varying parts hidden."""
     lines = text.split("\n")
     out = []
     i = 0
@@ -85,27 +131,41 @@ def regenerate(text, env, timeout):
         i += 1
         if not marker:
             continue
+        varies = []
+        while i < len(lines) and VARIES.match(lines[i]):
+            varies.append(VARIES.match(lines[i]).group(1))
+            out.append(lines[i])
+            i += 1
         fence = FENCE.match(lines[i]) if i < len(lines) else None
         if not fence:
             raise RuntimeError(f"line {i}: an output marker must be followed by a fence")
         opening, ticks = lines[i], fence.group(1)
         closing = re.compile(re.escape(ticks) + re.escape(ticks[0]) + r"*\s*$")
         i += 1
+        start = i
         while i < len(lines) and not closing.match(lines[i]):  # the old content
             i += 1
         if i == len(lines):
             raise RuntimeError(f"unclosed fence after: {marker.group(0)}")
+        old_content = "\n".join(lines[start:i])
         i += 1
+        old_note = ""
         if i < len(lines) and NOTE.match(lines[i]):  # the old note
+            old_note = lines[i]
             i += 1
         command = marker.group(1)
         content = "\n".join(filter(None, [f"$ {command}", run(command, env, timeout)]))
+        note = f"(produced by tools/regen_docs.py with {python_version()})"
+        if compared is not None:
+            compared.append((marker.group(0),
+                             hide_varying(old_content, varies) + "\n" + old_note,
+                             hide_varying(content, varies) + "\n" + note))
         while ticks in content:  # a longer fence when the output holds one
             ticks += ticks[0]
         out.append(opening.replace(fence.group(1), ticks, 1))
         out += content.split("\n")
         out.append(ticks)
-        out.append(f"(produced by tools/regen_docs.py with {python_version()})")
+        out.append(note)
     return "\n".join(out)
 
 
@@ -113,36 +173,61 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", help="Markdown files (default: README.md docs/*.md)")
     parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 if regenerating would change a file")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per command")
+                        help="change nothing; exit 1 if regenerating would change a part of a "
+                             "block that is not marked as varying")
+    # The longest commands (the scaling benchmark, hypothesis' long profile,
+    # valgrind) take minutes, several times longer on a busy machine.
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="seconds per command (default 3600)")
     args = parser.parse_args()
     files = args.files or [os.path.join(REPO, "README.md")] + sorted(
         glob.glob(os.path.join(REPO, "docs", "*.md")))
 
     status = 0
-    with tempfile.TemporaryDirectory() as bin_dir:
-        env = command_env(bin_dir)
+    with tempfile.TemporaryDirectory() as bin_dir, tempfile.TemporaryDirectory() as scratch:
+        img_dir = scratch if args.check else os.path.join(REPO, "docs", "img")
+        env = command_env(bin_dir, img_dir)
         for path in files:
             with open(path, encoding="utf-8") as f:
                 old = f.read()
+            compared = [] if args.check else None
             try:
-                new = regenerate(old, env, args.timeout)
+                new = regenerate(old, env, args.timeout, compared)
             except RuntimeError as e:
                 print(f"{path}: {e}", file=sys.stderr)
                 status = 1
                 continue
-            if new == old:
+            if args.check:
+                status |= report_check(path, compared)
+            elif new == old:
                 print(f"{path}: up to date")
-            elif args.check:
-                sys.stdout.writelines(difflib.unified_diff(
-                    old.splitlines(True), new.splitlines(True), path, path + " (regenerated)"))
-                print(f"{path}: would change")
-                status = 1
             else:
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(new)
                 print(f"{path}: regenerated")
     return status
+
+
+def report_check(path, compared):
+    """Prints the differences of the compared blocks; 1 if there are any."""
+    changed = [(marker, old, new) for marker, old, new in compared if old != new]
+    varying = sum(1 for marker, old, new in compared if "…" in old + new)
+    for marker, old, new in changed:
+        sys.stdout.writelines(difflib.unified_diff(
+            old.splitlines(True), new.splitlines(True), f"{path}: {marker}",
+            f"{path}: {marker} (rerun)"))
+        print()
+    if changed:
+        notes = {line for _m, old, _n in changed for line in old.splitlines() if NOTE.match(line)}
+        made_by = " or ".join(sorted(notes))
+        if made_by and python_version() not in made_by:
+            print(f"{path}: the docs were {made_by[1:-1].replace('produced', 'made')}; "
+                  f"this is {python_version()}: check with that interpreter")
+        print(f"{path}: {len(changed)} of {len(compared)} blocks would change")
+        return 1
+    print(f"{path}: up to date ({len(compared)} blocks; {varying} with parts that vary, "
+          "compared without them)")
+    return 0
 
 
 if __name__ == "__main__":

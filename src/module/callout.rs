@@ -21,7 +21,7 @@
 //! Python code can run inside a C-API call that
 //! - calls a Python callable, or a slot that a class written in Python can
 //!   define (hash, ==, repr, len, iteration, item access, isinstance,
-//!   attribute lookup);
+//!   attribute lookup, `__float__`), or compares keys of a dict;
 //! - releases a reference (releasing the last one runs the deallocator, and
 //!   so maybe `__del__`);
 //! - writes to `sys.stdout`, or imports;
@@ -44,7 +44,7 @@
 
 #![allow(non_snake_case)] // the C API's own names, so a reader knows each call
 
-use std::ffi::{CStr, c_char, c_int};
+use std::ffi::{CStr, c_char, c_double, c_int};
 
 use pyo3_ffi as ffi;
 use pyo3_ffi::{Py_hash_t, Py_ssize_t, PyObject, PyTypeObject};
@@ -120,6 +120,8 @@ callouts! {
     fn PyObject_GetIter(o: *mut PyObject) -> *mut PyObject;
     /// `next(it)`: `__next__`.
     fn PyIter_Next(it: *mut PyObject) -> *mut PyObject;
+    /// `float(o)` as a C double: for an int subclass, its `__float__`.
+    fn PyFloat_AsDouble(o: *mut PyObject) -> c_double;
     /// `len(o)`: `__len__`.
     fn PyObject_Size(o: *mut PyObject) -> Py_ssize_t;
     /// `isinstance(inst, cls)`: `__instancecheck__`.
@@ -134,6 +136,10 @@ callouts! {
     fn PySequence_List(o: *mut PyObject) -> *mut PyObject;
     /// `value in seq`.
     fn PySequence_Contains(seq: *mut PyObject, value: *mut PyObject) -> c_int;
+    /// `d["key"]` of a dict itself (a borrowed reference, or null; errors
+    /// are swallowed): a dict may hold keys whose `__eq__` is Python code,
+    /// even the builtins dict.
+    fn PyDict_GetItemString(d: *mut PyObject, key: *const c_char) -> *mut PyObject;
     /// `d[key]` of a dict itself, never a subclass's `__getitem__` or
     /// `__missing__` (a borrowed reference, or null): comparing keys may call
     /// their `__eq__`.
@@ -163,6 +169,8 @@ callouts! {
     fn PyErr_SetString(exc: *mut PyObject, message: *const c_char);
     /// Raises `exc` with the value `value`.
     fn PyErr_SetObject(exc: *mut PyObject, value: *mut PyObject);
+    /// Raises MemoryError (an exception object is made).
+    fn PyErr_NoMemory() -> *mut PyObject;
     /// Drops the pending exception: its traceback holds frames, whose
     /// locals may be the last references to objects with `__del__`.
     fn PyErr_Clear();
@@ -173,6 +181,13 @@ mod raw_variadic {
     use std::ffi::c_char;
     unsafe extern "C-unwind" {
         pub(super) fn PySys_WriteStdout(format: *const c_char, ...);
+        pub(super) fn PyArg_ParseTupleAndKeywords(
+            args: *mut pyo3_ffi::PyObject,
+            kwds: *mut pyo3_ffi::PyObject,
+            format: *const c_char,
+            keywords: *const *const c_char,
+            ...
+        ) -> std::ffi::c_int;
         pub(super) fn PyErr_Format(
             exc: *mut pyo3_ffi::PyObject,
             format: *const c_char,
@@ -198,6 +213,40 @@ pub(crate) unsafe fn PyErr_Format2(
 ) -> *mut PyObject {
     // SAFETY: GIL held (caller); two object arguments for two conversions.
     guarded(|| unsafe { raw_variadic::PyErr_Format(exc, format.as_ptr(), a, b) })
+}
+
+/// `PyArg_ParseTupleAndKeywords(args, kwds, format, keywords, a, b, c)` for
+/// a format of exactly three `O` units: each of `a`, `b`, `c` receives a
+/// borrowed reference, or stays as it was when its argument is not given.
+/// Finding a keyword compares the names in `kwds`, which may be str
+/// subclasses with a Python `__eq__`; a failure raises TypeError.
+///
+/// # Safety
+/// The GIL is held; `args` is a tuple, `kwds` a dict or null, `format` has
+/// three `O` units and `keywords` three names and a null.
+#[inline(never)] // rule 2
+pub(crate) unsafe fn PyArg_ParseTupleAndKeywords3(
+    args: *mut PyObject,
+    kwds: *mut PyObject,
+    format: &CStr,
+    keywords: &[*const c_char; 4],
+    a: &mut *mut PyObject,
+    b: &mut *mut PyObject,
+    c: &mut *mut PyObject,
+) -> c_int {
+    // SAFETY: GIL held (caller); three `O` units, matched by three
+    // `*mut *mut PyObject` out-pointers; `keywords` ends with a null.
+    guarded(|| unsafe {
+        raw_variadic::PyArg_ParseTupleAndKeywords(
+            args,
+            kwds,
+            format.as_ptr(),
+            keywords.as_ptr(),
+            a as *mut *mut PyObject,
+            b as *mut *mut PyObject,
+            c as *mut *mut PyObject,
+        )
+    })
 }
 
 /// Writes `text` to `sys.stdout` (its `write` may be Python code), or to the

@@ -2,30 +2,55 @@
 //! the raw declarations of `pyo3-ffi`.
 //!
 //! Every `unsafe` block and every reference count of the crate is in this
-//! directory. The files:
-//! - `hashtable_type.rs`: the `HashTable` type (object struct, slots, methods);
+//! directory. Each file is one concern, and each imports only files listed
+//! below it (no file imports one above it):
+//! - this file: the module functions, the `PyModuleDef` and `PyInit_hashtable`;
+//! - `hashtable_type.rs`: the talk's `HashTable` type, in the order an object
+//!   lives (traverse, clear, dealloc, new, init, repr, set/get/pop, members,
+//!   methods, the type object);
+//! - `dict_methods.rs`: dict's methods beyond the talk's three (keys,
+//!   values, items, setdefault, popitem, update, clear, copy, fromkeys), and
+//!   `stats()`;
+//! - `mapping.rs`: the mapping protocol beyond the talk (`len(h)`, `h[k]`,
+//!   `del h[k]`, `k in h`, `iter(h)`, `==`);
+//! - `views.rs`: what `iter(h)`, `h.keys()`, `h.values()`, `h.items()` return;
+//! - `access.rs`: hash first, then borrow: the one way to reach a key;
+//! - `object.rs`: the object struct and its state (the table behind it, what
+//!   every change ends with, the trashcan);
+//! - `hashing.rs`: the hashing policy (the talk's `get_hash`, the default
+//!   hash function, recognising the builtin `hash`);
+//! - `keys.rs`: Python keys to library keys and back;
+//! - `args.rs`: positional arguments of METH_FASTCALL methods;
+//! - `refs.rs`: owned references (`Strong`), results and error helpers;
+//! - `trace.rs`: where trace lines go (`sys.stdout`);
 //! - `callout.rs`: every C-API call from which Python code can run, made so
 //!   that a daemon thread ended inside it at shutdown cannot abort the process;
-//! - `keys.rs`: Python keys to library keys and back;
-//! - `refs.rs`: owned references (`Strong`) and error helpers;
-//! - `trace.rs`: where trace lines go (`sys.stdout`);
 //! - `layout.rs`: the check of pyo3-ffi's struct layouts against `Python.h`;
-//! - `alloc.rs`: Rust's allocator, routed to Python's raw memory domain;
 //! - `c_abi.rs`: a plain C ABI of the library, for ctypes (no Python objects);
-//! - this file: the module functions, the `PyModuleDef` and `PyInit_hashtable`.
+//! - `alloc.rs`: Rust's allocator, routed to Python's raw memory domain.
+//!
+//! Every slot and module function fails one way: a thin `extern "C"`
+//! function over an `_impl` function that returns `Option` (None: an
+//! exception is set) and uses `?`.
 
+mod access;
 mod alloc;
+mod args;
 mod c_abi;
 mod callout;
+mod dict_methods;
+mod hashing;
 mod hashtable_type;
 mod keys;
 mod layout;
+mod mapping;
+mod object;
 mod refs;
 mod trace;
 mod views;
 
 use std::ffi::{CStr, c_int, c_void};
-use std::ptr::null_mut;
+use std::ptr::{NonNull, null_mut};
 
 use pyo3_ffi as ffi;
 
@@ -52,12 +77,17 @@ unsafe extern "C" fn naive_hash(
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: Python calls a METH_O function with the GIL and one borrowed,
-    // live argument, which outlives the KeyArg made from it.
+    // live argument.
+    unsafe { naive_hash_impl(key) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `key` is live.
+unsafe fn naive_hash_impl(key: *mut ffi::PyObject) -> Option<Strong> {
+    // SAFETY: GIL held; `key` outlives the KeyArg made from it; a new int or NULL.
     unsafe {
-        let Some(arg) = keys::key_arg(key) else {
-            return null_mut();
-        };
-        ffi::PyLong_FromLongLong(arg.as_key().naive_hash())
+        let arg = keys::key_arg(key)?;
+        Strong::from_new(ffi::PyLong_FromLongLong(arg.as_key().naive_hash()))
     }
 }
 
@@ -67,25 +97,33 @@ unsafe extern "C" fn set_trace(
     level: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: as naive_hash.
-    unsafe {
+    unsafe { set_trace_impl(level) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `level` is live.
+unsafe fn set_trace_impl(level: *mut ffi::PyObject) -> Option<Strong> {
+    // SAFETY: GIL held; `level` is live, and a str when its UTF-8 is read
+    // (a buffer it owns, copied before this returns).
+    let name = unsafe {
         if ffi::PyUnicode_Check(level) == 0 {
-            raise::<()>(
+            return raise(
                 ffi::PyExc_TypeError,
                 &format!("level must be a str, not {}", type_name(level)),
             );
-            return null_mut();
         }
         let name = ffi::PyUnicode_AsUTF8(level);
         if name.is_null() {
-            return null_mut();
+            return None;
         }
-        let name = CStr::from_ptr(name).to_string_lossy();
-        let Some(new) = Level::from_name(&name) else {
-            raise::<()>(ffi::PyExc_ValueError, &bad_level_message("level", &name));
-            return null_mut();
-        };
-        new_str(library_trace::set_level(new).name())
-    }
+        CStr::from_ptr(name).to_string_lossy().into_owned()
+    };
+    let Some(new) = Level::from_name(&name) else {
+        // SAFETY: GIL held.
+        return unsafe { raise(ffi::PyExc_ValueError, &bad_level_message("level", &name)) };
+    };
+    // SAFETY: GIL held.
+    unsafe { new_str(library_trace::set_level(new).name()) }
 }
 
 fn bad_level_message(what: &str, name: &str) -> String {
@@ -115,20 +153,15 @@ static mut MODULE_METHODS: [ffi::PyMethodDef; 3] = [
 // Module initialisation
 // ---------------------------------------------------------------------------
 
-/// Adds `value` (a new reference, or NULL after a failed call) to the module.
+/// Adds `value` (a new reference, or None after a failed call) to the module.
 ///
 /// PyModule_AddObject *steals* the reference only when it succeeds, so on
 /// failure the reference is still ours to release (Strong's Drop does it).
 ///
 /// # Safety
 /// The GIL is held and `module` is a module.
-unsafe fn add_object(
-    module: *mut ffi::PyObject,
-    name: &CStr,
-    value: *mut ffi::PyObject,
-) -> Option<()> {
-    // SAFETY: GIL held (caller); `value` is a new reference or NULL.
-    let value = unsafe { Strong::from_new(value) }?;
+unsafe fn add_object(module: *mut ffi::PyObject, name: &CStr, value: Option<Strong>) -> Option<()> {
+    let value = value?;
     // SAFETY: GIL held; on success the module owns the reference.
     if unsafe { ffi::PyModule_AddObject(module, name.as_ptr(), value.as_ptr()) } < 0 {
         return None;
@@ -138,56 +171,63 @@ unsafe fn add_object(
 }
 
 /// A tuple of `len` items, item `i` made by `item(i)` (a new reference, or
-/// NULL with an exception set), as a new reference.
+/// None with an exception set), as a new reference.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn tuple_of(
-    len: usize,
-    mut item: impl FnMut(usize) -> *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
+unsafe fn tuple_of(len: usize, mut item: impl FnMut(usize) -> Option<Strong>) -> Option<Strong> {
     // SAFETY: GIL held; PyTuple_New returns a new reference, and
-    // PyTuple_SetItem steals the new reference of each item (also on failure).
+    // PyTuple_SetItem steals the new reference of each item.
     unsafe {
-        let Some(tuple) = Strong::from_new(callout::PyTuple_New(len as ffi::Py_ssize_t)) else {
-            return null_mut();
-        };
+        let tuple = Strong::from_new(callout::PyTuple_New(len as ffi::Py_ssize_t))?;
         for i in 0..len {
-            let value = item(i);
-            if value.is_null()
-                || ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, value) < 0
-            {
-                return null_mut();
+            let value = item(i)?.into_raw();
+            if ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, value) < 0 {
+                return None;
             }
         }
-        tuple.into_raw()
+        Some(tuple)
     }
 }
 
-/// A new str, or NULL with an exception set.
+/// A new str, or None with an exception set.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn new_str(text: &str) -> *mut ffi::PyObject {
+unsafe fn new_str(text: &str) -> Option<Strong> {
     // SAFETY: GIL held; a valid UTF-8 buffer of the given length.
-    unsafe { ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as ffi::Py_ssize_t) }
+    unsafe {
+        Strong::from_new(ffi::PyUnicode_FromStringAndSize(
+            text.as_ptr().cast(),
+            text.len() as ffi::Py_ssize_t,
+        ))
+    }
+}
+
+/// A new int, or None with an exception set.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn new_int(value: ffi::Py_ssize_t) -> Option<Strong> {
+    // SAFETY: GIL held.
+    unsafe { Strong::from_new(ffi::PyLong_FromSsize_t(value)) }
 }
 
 /// `hashtable._LAYOUT`: the layout comparison, ((name, C value, Rust value), ...).
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn layout_tuple() -> *mut ffi::PyObject {
+unsafe fn layout_tuple() -> Option<Strong> {
     let rows = layout::comparison();
-    // SAFETY: GIL held; every item is a new reference or NULL.
+    // SAFETY: GIL held; every item is a new reference or None.
     unsafe {
         tuple_of(rows.len(), |i| {
             let (name, c_value, rust_value) = &rows[i];
             let rust_value = rust_value.map_or(-1, |v| v as ffi::Py_ssize_t);
             tuple_of(3, |j| match j {
                 0 => new_str(name),
-                1 => ffi::PyLong_FromSsize_t(*c_value as ffi::Py_ssize_t),
-                _ => ffi::PyLong_FromSsize_t(rust_value),
+                1 => new_int(*c_value as ffi::Py_ssize_t),
+                _ => new_int(rust_value),
             })
         })
     }
@@ -236,20 +276,22 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
             }
         }
     }
-    // SAFETY: GIL held; the type is a static that lives as long as the
-    // process. PyType_Ready fills in the inherited slots (tp_alloc, tp_free,
-    // ...) the first time and does nothing after.
+    // SAFETY: GIL held (exec is called with it). The types are statics
+    // that live as long as the process.
     unsafe {
-        let tp = &raw mut hashtable_type::HASHTABLE_TYPE;
-        for ready in [tp, &raw mut views::ITER_TYPE, &raw mut views::VIEW_TYPE] {
+        let tp = hashtable_type::ready()?;
+        for ready in [&raw mut views::ITER_TYPE, &raw mut views::VIEW_TYPE] {
             if callout::PyType_Ready(ready) < 0 {
                 return None;
             }
         }
-        hashtable_type::find_builtin_hash()?;
+        hashing::find_builtin_hash()?;
         // The module gets its own reference to the static type.
-        ffi::Py_INCREF(tp.cast());
-        add_object(module, c"HashTable", tp.cast())?;
+        add_object(
+            module,
+            c"HashTable",
+            Some(Strong::from_borrowed(NonNull::new_unchecked(tp.cast()))),
+        )?;
         let bugs: Vec<&str> = BUGS.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         add_object(module, c"BUGS", tuple_of(bugs.len(), |i| new_str(bugs[i])))?;
         add_object(module, c"_LAYOUT", layout_tuple())?;
@@ -321,12 +363,18 @@ static mut MODULE_DEF: ffi::PyModuleDef = ffi::PyModuleDef {
 /// memory, so it is an ImportError instead.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PyInit_hashtable() -> *mut ffi::PyObject {
+    // SAFETY: the import system calls PyInit with the GIL held.
+    unsafe { init_impl() }.unwrap_or(null_mut())
+}
+
+/// # Safety
+/// The GIL is held.
+unsafe fn init_impl() -> Option<*mut ffi::PyObject> {
     if let Err(message) = layout::check() {
-        // SAFETY: the import system calls PyInit with the GIL held.
-        unsafe { raise::<()>(ffi::PyExc_ImportError, &message) };
-        return null_mut();
+        // SAFETY: GIL held (caller).
+        return unsafe { raise(ffi::PyExc_ImportError, &message) };
     }
     // SAFETY: GIL held; MODULE_DEF is a static, so it outlives every module
     // made from it (multi-phase init: the import system calls exec).
-    unsafe { ffi::PyModuleDef_Init(&raw mut MODULE_DEF) }
+    Some(unsafe { ffi::PyModuleDef_Init(&raw mut MODULE_DEF) })
 }

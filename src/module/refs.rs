@@ -6,6 +6,13 @@
 //! owns it; keep it alive yourself if you need it later) or a *stolen* one
 //! (you hand your reference to the callee). [`Strong`] is a reference we own:
 //! its `Drop` is the matching Py_DECREF, so no path can forget it.
+//!
+//! One way to fail, in every slot function: the `extern "C"` function is a
+//! thin shell over an `_impl` function that returns `Option` (None: an
+//! exception is set) and uses `?`; the shell turns `None` into the slot's
+//! error value (NULL, -1). [`raise`] sets an exception and returns `None`;
+//! [`none`], [`not_implemented`] and [`bool_object`] are the results that
+//! are not a new object.
 
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
@@ -65,6 +72,39 @@ impl Drop for Strong {
     }
 }
 
+/// `None`, as a new reference (`Py_NewRef(Py_None)`): a method's "no result".
+pub(crate) fn none() -> Strong {
+    // SAFETY: None is always live; GIL held as for every Strong.
+    unsafe {
+        Strong(NonNull::new_unchecked(ffi::compat::Py_NewRef(
+            ffi::Py_None(),
+        )))
+    }
+}
+
+/// `NotImplemented`, as a new reference: a comparison that does not apply.
+pub(crate) fn not_implemented() -> Strong {
+    // SAFETY: NotImplemented is always live; GIL held as for every Strong.
+    unsafe {
+        Strong(NonNull::new_unchecked(ffi::compat::Py_NewRef(
+            ffi::Py_NotImplemented(),
+        )))
+    }
+}
+
+/// `True` or `False`, as a new reference.
+pub(crate) fn bool_object(value: bool) -> Strong {
+    // SAFETY: True and False are always live; GIL held as for every Strong.
+    unsafe {
+        let obj = if value {
+            ffi::Py_True()
+        } else {
+            ffi::Py_False()
+        };
+        Strong(NonNull::new_unchecked(ffi::compat::Py_NewRef(obj)))
+    }
+}
+
 /// Raises `exc` with `message`. Returns `None` so a caller can write
 /// `return raise(...)` from a function returning `Option`.
 ///
@@ -74,6 +114,16 @@ pub(crate) unsafe fn raise<T>(exc: *mut ffi::PyObject, message: &str) -> Option<
     let message = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
     // SAFETY: GIL held (caller); both pointers are valid for the call.
     unsafe { callout::PyErr_SetString(exc, message.as_ptr()) };
+    None
+}
+
+/// Raises KeyError(key), as dict does for a missing key. Returns `None`.
+///
+/// # Safety
+/// The GIL is held; `key` is live.
+pub(crate) unsafe fn raise_key_error<T>(key: *mut ffi::PyObject) -> Option<T> {
+    // SAFETY: GIL held (caller); the exception takes its own reference to `key`.
+    unsafe { callout::PyErr_SetObject(ffi::PyExc_KeyError, key) };
     None
 }
 

@@ -76,3 +76,14 @@ fn flush_queued() {
         write_line(&line);
     }
 }
+
+/// The `calls`-level line of a module call (`Module: len()`), written at once.
+#[inline(always)]
+pub(crate) fn module_call(call: &str) {
+    crate::trace!(
+        crate::library::trace::Level::Calls,
+        crate::library::trace::Origin::Module,
+        "{call}"
+    );
+    flush();
+}

@@ -8,14 +8,14 @@
 //! repeating entries.
 
 use std::ffi::{c_int, c_void};
-use std::ptr::{NonNull, null_mut};
+use std::ptr::null_mut;
 
 use pyo3_ffi as ffi;
 
+use super::access::lookup;
 use super::callout;
-
-use super::hashtable_type::{self, lookup};
 use super::keys::key_object;
+use super::object::{HashTableObject, require_table, table_ptr};
 use super::refs::{Strong, raise};
 
 /// Which part of each entry an iterator or view yields.
@@ -28,11 +28,11 @@ pub(crate) enum ViewKind {
 }
 
 impl ViewKind {
-    fn name(self) -> &'static str {
+    fn name(self) -> &'static std::ffi::CStr {
         match self {
-            ViewKind::Keys => "hashtable_keys",
-            ViewKind::Values => "hashtable_values",
-            ViewKind::Items => "hashtable_items",
+            ViewKind::Keys => c"hashtable_keys",
+            ViewKind::Values => c"hashtable_values",
+            ViewKind::Items => c"hashtable_items",
         }
     }
 }
@@ -58,85 +58,78 @@ struct ViewObject {
     kind: ViewKind,
 }
 
-/// Allocates a GC-tracked object of `tp` (zero-filled by PyType_GenericAlloc).
+/// A new, GC-tracked object of `tp`, zero-filled by PyType_GenericAlloc: the
+/// object (as a new reference, which releases it on an error path) and a
+/// pointer to fill its fields through.
 ///
 /// # Safety
-/// The GIL is held; `tp` is one of this file's ready types.
-unsafe fn alloc<T>(tp: *mut ffi::PyTypeObject) -> Option<*mut T> {
+/// The GIL is held; `tp` is one of this file's ready types, whose objects
+/// are `T`s.
+unsafe fn alloc<T>(tp: *mut ffi::PyTypeObject) -> Option<(Strong, *mut T)> {
     // SAFETY: GIL held; a new reference or NULL with MemoryError set.
-    let obj = unsafe { callout::PyType_GenericAlloc(tp, 0) };
-    NonNull::new(obj.cast::<T>()).map(NonNull::as_ptr)
+    let obj = unsafe { Strong::from_new(callout::PyType_GenericAlloc(tp, 0)) }?;
+    let fields = obj.as_ptr().cast::<T>();
+    Some((obj, fields))
 }
 
-/// A new iterator over `table_obj` (a HashTable).
+/// A new iterator over `table_obj` (a HashTable), as a new reference.
 ///
 /// # Safety
 /// The GIL is held; `table_obj` is a live HashTable.
-pub(crate) unsafe fn new_iter(table_obj: *mut ffi::PyObject, kind: ViewKind) -> *mut ffi::PyObject {
-    // SAFETY: GIL held; `table_obj` is live; the new object's fields are
-    // written before anyone else can see it.
+pub(crate) unsafe fn new_iter(table_obj: *mut ffi::PyObject, kind: ViewKind) -> Option<Strong> {
+    // SAFETY: GIL held; `table_obj` is live (caller). The table is only read.
+    let (version, len) = unsafe {
+        let table = require_table(table_obj.cast())?;
+        ((*table).version(), (*table).len())
+    };
+    // SAFETY: GIL held; ITER_TYPE is ready and makes IterObjects.
+    let (it, fields) = unsafe { alloc::<IterObject>(&raw mut ITER_TYPE) }?;
+    // SAFETY: the new object's fields, written before anyone else can see it;
+    // `table_obj` is live, and the iterator takes its own reference.
     unsafe {
-        let Some(table) = hashtable_type::require_table(table_obj.cast()) else {
-            return null_mut();
-        };
-        let (version, len) = ((*table).version(), (*table).len());
-        let Some(it) = alloc::<IterObject>(&raw mut ITER_TYPE) else {
-            return null_mut();
-        };
-        ffi::Py_INCREF(table_obj); // the iterator's own reference
-        (*it).table_obj = table_obj;
-        (*it).kind = kind;
-        (*it).pos = 0;
-        (*it).version = version;
-        (*it).len = len;
-        it.cast()
+        ffi::Py_INCREF(table_obj);
+        (*fields).table_obj = table_obj;
+        (*fields).kind = kind;
+        (*fields).pos = 0;
+        (*fields).version = version;
+        (*fields).len = len;
     }
+    Some(it)
 }
 
-/// A new view of `table_obj` (a HashTable).
+/// A new view of `table_obj` (a HashTable), as a new reference.
 ///
 /// # Safety
 /// The GIL is held; `table_obj` is a live HashTable.
-pub(crate) unsafe fn new_view(table_obj: *mut ffi::PyObject, kind: ViewKind) -> *mut ffi::PyObject {
-    // SAFETY: as new_iter.
+pub(crate) unsafe fn new_view(table_obj: *mut ffi::PyObject, kind: ViewKind) -> Option<Strong> {
+    // SAFETY: GIL held; VIEW_TYPE is ready and makes ViewObjects.
+    let (view, fields) = unsafe { alloc::<ViewObject>(&raw mut VIEW_TYPE) }?;
+    // SAFETY: as in new_iter.
     unsafe {
-        let Some(view) = alloc::<ViewObject>(&raw mut VIEW_TYPE) else {
-            return null_mut();
-        };
-        ffi::Py_INCREF(table_obj); // the view's own reference
-        (*view).table_obj = table_obj;
-        (*view).kind = kind;
-        view.cast()
+        ffi::Py_INCREF(table_obj);
+        (*fields).table_obj = table_obj;
+        (*fields).kind = kind;
     }
+    Some(view)
 }
 
-/// Builds what an iterator of `kind` yields for one entry.
+/// What an iterator of `kind` yields for one entry, as a new reference.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn entry_object(
-    kind: ViewKind,
-    key: &crate::library::Key,
-    value: Strong,
-) -> *mut ffi::PyObject {
-    // SAFETY: GIL held; every reference made here is new and either returned
-    // or stolen by PyTuple_SetItem.
-    unsafe {
-        match kind {
-            ViewKind::Values => value.into_raw(),
-            ViewKind::Keys => key_object(key).map_or(null_mut(), Strong::into_raw),
-            ViewKind::Items => {
-                let Some(key) = key_object(key) else {
-                    return null_mut();
-                };
-                let Some(pair) = Strong::from_new(callout::PyTuple_New(2)) else {
-                    return null_mut();
-                };
-                ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
-                ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_raw());
-                pair.into_raw()
-            }
-        }
+unsafe fn entry_object(kind: ViewKind, key: &crate::library::Key, value: Strong) -> Option<Strong> {
+    match kind {
+        ViewKind::Values => Some(value),
+        // SAFETY: GIL held (caller).
+        ViewKind::Keys => unsafe { key_object(key) },
+        // SAFETY: GIL held (caller); PyTuple_SetItem steals each new reference.
+        ViewKind::Items => unsafe {
+            let key = key_object(key)?;
+            let pair = Strong::from_new(callout::PyTuple_New(2))?;
+            ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
+            ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_raw());
+            Some(pair)
+        },
     }
 }
 
@@ -182,23 +175,40 @@ unsafe extern "C" fn iter_dealloc(slf: *mut ffi::PyObject) {
 }
 
 unsafe extern "C" fn iter_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let it = slf.cast::<IterObject>();
-    // SAFETY: called with the GIL on a live iterator. The table is borrowed
-    // only to copy one key and take one new reference to a value; Python
-    // objects are made after the borrow ends, since making one can start a
-    // collection whose finalizers could mutate the table.
-    unsafe {
-        let table_obj = (*it).table_obj;
-        if table_obj.is_null() {
-            return null_mut(); // exhausted: StopIteration
-        }
-        let table = hashtable_type::table_ptr(table_obj.cast());
-        if table.is_null() || (*table).version() != (*it).version {
-            // dict's two messages: another length, or the same length with
-            // other keys. Read before iter_clear, which may free the table.
-            let same_len = !table.is_null() && (*table).len() == (*it).len;
-            iter_clear(slf);
-            raise::<()>(
+    // SAFETY: called with the GIL on a live iterator. NULL with no exception
+    // set is the end of the iteration (StopIteration).
+    unsafe { iter_next_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// The next key, value or pair; `None` at the end (no exception set) or on
+/// an error (exception set).
+///
+/// The table is borrowed only to copy one key and take one new reference to
+/// a value; Python objects are made after the borrow ends, since making one
+/// can start a collection whose finalizers could mutate the table.
+///
+/// # Safety
+/// The GIL is held; `it` is a live iterator.
+unsafe fn iter_next_impl(it: *mut IterObject) -> Option<Strong> {
+    // SAFETY: `it` is live (caller).
+    let table_obj = unsafe { (*it).table_obj };
+    if table_obj.is_null() {
+        return None; // exhausted
+    }
+    // SAFETY: `it` is live; its reference keeps `table_obj` alive, whose
+    // table is null or live, and only read here.
+    let (table, kind, pos, version, len) = unsafe {
+        let table = table_ptr(table_obj.cast::<HashTableObject>()).as_ref();
+        (table, (*it).kind, (*it).pos, (*it).version, (*it).len)
+    };
+    let Some(table) = table.filter(|t| t.version() == version) else {
+        // dict's two messages: another length, or the same length with other
+        // keys. Read before iter_clear, which may free the table.
+        let same_len = table.is_some_and(|t| t.len() == len);
+        // SAFETY: GIL held; `it` is live.
+        unsafe {
+            iter_clear(it.cast());
+            return raise(
                 ffi::PyExc_RuntimeError,
                 if same_len {
                     "HashTable keys changed during iteration"
@@ -206,30 +216,39 @@ unsafe extern "C" fn iter_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
                     "HashTable changed size during iteration"
                 },
             );
-            return null_mut();
         }
-        let (key, value) = match (*table).next_entry((*it).pos) {
-            None => {
-                iter_clear(slf);
-                return null_mut();
-            }
-            Some((next, key, value)) => {
-                (*it).pos = next;
-                let key = match (*it).kind {
-                    ViewKind::Values => None,
-                    _ => match key.as_ref().to_owned() {
-                        Ok(key) => Some(key),
-                        Err(_) => return ffi::PyErr_NoMemory(),
-                    },
-                };
-                (key, value.clone_ref())
-            }
-        };
-        match key {
-            Some(key) => entry_object((*it).kind, &key, value),
-            None => value.into_raw(),
-        }
+    };
+    let Some((next, key, value)) = table.next_entry(pos) else {
+        // SAFETY: GIL held; `it` is live.
+        unsafe { iter_clear(it.cast()) };
+        return None;
+    };
+    let key = match kind {
+        ViewKind::Values => None,
+        _ => match key.as_ref().to_owned() {
+            Ok(key) => Some(key),
+            // SAFETY: GIL held.
+            Err(_) => return unsafe { raise_no_memory() },
+        },
+    };
+    let value = value.clone_ref();
+    // SAFETY: `it` is live; the borrow of the table ends here.
+    unsafe { (*it).pos = next };
+    match key {
+        // SAFETY: GIL held.
+        Some(key) => unsafe { entry_object(kind, &key, value) },
+        None => Some(value),
     }
+}
+
+/// MemoryError, and `None` for `?`.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn raise_no_memory<T>() -> Option<T> {
+    // SAFETY: GIL held (caller).
+    unsafe { callout::PyErr_NoMemory() };
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -241,13 +260,13 @@ unsafe extern "C" fn view_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    // SAFETY: as iter_traverse.
+    // SAFETY: as iter_traverse; a view's table_obj is never null.
     unsafe { visit((*slf.cast::<ViewObject>()).table_obj, arg) }
 }
 
 unsafe extern "C" fn view_dealloc(slf: *mut ffi::PyObject) {
     // SAFETY: called once, with the GIL, when the last reference is gone; a
-    // view's table_obj is never null.
+    // view's table_obj is never null, and the view owns a reference to it.
     unsafe {
         ffi::PyObject_GC_UnTrack(slf.cast());
         callout::Py_DECREF((*slf.cast::<ViewObject>()).table_obj);
@@ -259,13 +278,10 @@ unsafe extern "C" fn view_dealloc(slf: *mut ffi::PyObject) {
 }
 
 unsafe extern "C" fn view_len(slf: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    // SAFETY: GIL held; the view keeps its table alive.
+    // SAFETY: GIL held; the view keeps its table alive, which is only read.
     unsafe {
         let table_obj = (*slf.cast::<ViewObject>()).table_obj;
-        match hashtable_type::require_table(table_obj.cast()) {
-            Some(table) => (*table).len() as ffi::Py_ssize_t,
-            None => -1,
-        }
+        require_table(table_obj.cast()).map_or(-1, |table| (*table).len() as ffi::Py_ssize_t)
     }
 }
 
@@ -273,68 +289,97 @@ unsafe extern "C" fn view_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: GIL held; the view keeps its table alive.
     unsafe {
         let view = slf.cast::<ViewObject>();
-        new_iter((*view).table_obj, (*view).kind)
+        new_iter((*view).table_obj, (*view).kind).map_or(null_mut(), Strong::into_raw)
     }
 }
 
 unsafe extern "C" fn view_contains(slf: *mut ffi::PyObject, item: *mut ffi::PyObject) -> c_int {
-    // SAFETY: GIL held; `item` is a live borrowed argument; the view keeps
-    // its table alive.
-    unsafe {
-        let view = slf.cast::<ViewObject>();
-        let table_obj = (*view).table_obj.cast();
-        match (*view).kind {
-            ViewKind::Keys => match lookup(table_obj, "__contains__", item) {
-                Some(found) => c_int::from(found.is_some()),
-                None => -1,
-            },
-            ViewKind::Items => {
+    // SAFETY: GIL held; `item` is a live borrowed argument.
+    unsafe { view_contains_impl(slf.cast(), item) }.map_or(-1, c_int::from)
+}
+
+/// `item in view`.
+///
+/// # Safety
+/// The GIL is held; `view` is a live view (which keeps its table alive) and
+/// `item` a live object.
+unsafe fn view_contains_impl(view: *mut ViewObject, item: *mut ffi::PyObject) -> Option<bool> {
+    // SAFETY: `view` is live (caller).
+    let (table_obj, kind) = unsafe { ((*view).table_obj.cast(), (*view).kind) };
+    match kind {
+        // SAFETY: GIL held; `table_obj` and `item` are live.
+        ViewKind::Keys => Some(unsafe { lookup(table_obj, "__contains__", item) }?.is_some()),
+        ViewKind::Items => {
+            // SAFETY: GIL held; `item` is live. A 2-tuple's items are
+            // borrowed from it, and it outlives this call.
+            let (key, value) = unsafe {
                 if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_Size(item) != 2 {
-                    return 0;
+                    return Some(false);
                 }
-                let key = ffi::PyTuple_GetItem(item, 0); // borrowed
-                let value = ffi::PyTuple_GetItem(item, 1); // borrowed
-                match lookup(table_obj, "__contains__", key) {
-                    Some(Some(found)) => {
-                        callout::PyObject_RichCompareBool(found.as_ptr(), value, ffi::Py_EQ)
-                    }
-                    Some(None) => 0,
-                    None => -1,
-                }
+                (ffi::PyTuple_GetItem(item, 0), ffi::PyTuple_GetItem(item, 1))
+            };
+            // SAFETY: GIL held; `table_obj` and `key` are live.
+            let Some(found) = unsafe { lookup(table_obj, "__contains__", key) }? else {
+                return Some(false);
+            };
+            // SAFETY: GIL held; both objects are live (== may run Python code).
+            match unsafe { callout::PyObject_RichCompareBool(found.as_ptr(), value, ffi::Py_EQ) } {
+                -1 => None,
+                equal => Some(equal == 1),
             }
-            ViewKind::Values => {
-                // Compare against a list of the values: == runs Python code,
-                // which must not meet a borrowed table.
-                let Some(values) = Strong::from_new(callout::PySequence_List(slf)) else {
-                    return -1;
-                };
-                callout::PySequence_Contains(values.as_ptr(), item)
+        }
+        ViewKind::Values => {
+            // Compare against a list of the values: == runs Python code,
+            // which must not meet a borrowed table.
+            // SAFETY: GIL held; `view` is live; a new reference or NULL.
+            let values = unsafe { Strong::from_new(callout::PySequence_List(view.cast())) }?;
+            // SAFETY: GIL held; both objects are live.
+            match unsafe { callout::PySequence_Contains(values.as_ptr(), item) } {
+                -1 => None,
+                found => Some(found == 1),
             }
         }
     }
 }
 
 unsafe extern "C" fn view_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: GIL held; every reference made here is new and released by
-    // Strong. Py_ReprEnter marks this view as being shown (it is > 0 when the
-    // view is already being shown further up, as when it is one of its own
-    // values), and every path after a 0 calls Py_ReprLeave.
-    unsafe {
-        match callout::Py_ReprEnter(slf) {
-            0 => {}
-            r if r > 0 => return ffi::PyUnicode_FromString(c"...".as_ptr()),
-            _ => return null_mut(),
+    // SAFETY: GIL held; `slf` is a live view.
+    unsafe { view_repr_impl(slf) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// `hashtable_keys([...])`, or `...` for a view already being shown further
+/// up (one of its own values).
+///
+/// # Safety
+/// The GIL is held; `slf` is a live view.
+unsafe fn view_repr_impl(slf: *mut ffi::PyObject) -> Option<Strong> {
+    // SAFETY: GIL held. Py_ReprEnter marks this view as being shown (> 0 when
+    // it already is, further up); after a 0, Py_ReprLeave must follow.
+    match unsafe { callout::Py_ReprEnter(slf) } {
+        0 => {}
+        // SAFETY: GIL held; a new str or NULL.
+        r if r > 0 => {
+            return unsafe { Strong::from_new(ffi::PyUnicode_FromString(c"...".as_ptr())) };
         }
-        let kind = (*slf.cast::<ViewObject>()).kind;
-        let text = Strong::from_new(callout::PySequence_List(slf))
-            .and_then(|list| Strong::from_new(callout::PyObject_Repr(list.as_ptr())))
-            .map_or(null_mut(), |inner| {
-                let name = std::ffi::CString::new(kind.name()).expect("no NUL");
-                ffi::PyUnicode_FromFormat(c"%s(%U)".as_ptr(), name.as_ptr(), inner.as_ptr())
-            });
-        callout::Py_ReprLeave(slf);
-        text
+        _ => return None,
     }
+    // SAFETY: GIL held; `slf` is live; every reference made is new and owned
+    // by a Strong.
+    let text = unsafe {
+        let kind = (*slf.cast::<ViewObject>()).kind;
+        Strong::from_new(callout::PySequence_List(slf))
+            .and_then(|list| Strong::from_new(callout::PyObject_Repr(list.as_ptr())))
+            .and_then(|inner| {
+                Strong::from_new(ffi::PyUnicode_FromFormat(
+                    c"%s(%U)".as_ptr(),
+                    kind.name().as_ptr(),
+                    inner.as_ptr(),
+                ))
+            })
+    };
+    // SAFETY: GIL held; ends what Py_ReprEnter began.
+    unsafe { callout::Py_ReprLeave(slf) };
+    text
 }
 
 static mut VIEW_AS_SEQUENCE: ffi::PySequenceMethods = ffi::PySequenceMethods {

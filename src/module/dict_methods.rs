@@ -1,0 +1,553 @@
+//! dict's other methods, beyond the talk's `set`, `get` and `pop`: keys,
+//! values, items, setdefault, popitem, update, clear, copy and fromkeys,
+//! and `stats()`, the numbers behind the talk's picture.
+//!
+//! The type's method table (hashtable_type.rs) lists [`DICT_METHODS`] after
+//! the talk's three. Every keyed operation goes through access.rs (hash
+//! first, then borrow); the views are in views.rs.
+
+use std::ffi::CStr;
+use std::ptr::null_mut;
+
+use pyo3_ffi as ffi;
+
+use super::access::{get_or_insert, insert};
+use super::args::positional;
+use super::callout;
+use super::keys::key_object;
+use super::object::{
+    HashTableObject, PyTable, after_change, is_hashtable, raise_table_error, require_table,
+    trashcan_drop, type_object,
+};
+use super::refs::{Strong, none, raise};
+use super::trace::{flush as flush_trace, module_call};
+use super::views::{ViewKind, new_view};
+use crate::library::TableError;
+
+unsafe extern "C" fn hashtable_keys(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    module_call("keys()");
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_view(slf, ViewKind::Keys) }.map_or(null_mut(), Strong::into_raw)
+}
+
+unsafe extern "C" fn hashtable_values(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    module_call("values()");
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_view(slf, ViewKind::Values) }.map_or(null_mut(), Strong::into_raw)
+}
+
+unsafe extern "C" fn hashtable_items(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    module_call("items()");
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_view(slf, ViewKind::Items) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// `setdefault(key, default=None)`: one hash, then a lookup and maybe an add.
+unsafe extern "C" fn hashtable_setdefault(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL, a live HashTable and `nargs` live arguments.
+    unsafe { setdefault_impl(slf.cast(), args, nargs) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// As [`hashtable_setdefault`].
+unsafe fn setdefault_impl(
+    obj: *mut HashTableObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> Option<Strong> {
+    // SAFETY: as this function's contract; None is always live.
+    unsafe {
+        let [key, default] = positional::<2>("setdefault", args, nargs, 1)?;
+        let default = if default.is_null() {
+            ffi::Py_None()
+        } else {
+            default
+        };
+        get_or_insert(obj, key, default)
+    }
+}
+
+/// `popitem()`: removes and returns some (key, value) pair.
+unsafe extern "C" fn hashtable_popitem(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { popitem_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `obj` is a live HashTable.
+unsafe fn popitem_impl(obj: *mut HashTableObject) -> Option<Strong> {
+    module_call("popitem()");
+    // SAFETY: as this function's contract. The entry is out of the table
+    // before any Python object is made; PyTuple_SetItem steals both
+    // references.
+    unsafe {
+        let table = require_table(obj)?;
+        let popped = (*table).pop_any();
+        after_change(obj);
+        let Some((key, value)) = popped else {
+            return raise(ffi::PyExc_KeyError, "popitem(): HashTable is empty");
+        };
+        let key = key_object(&key)?;
+        let pair = Strong::from_new(callout::PyTuple_New(2))?;
+        ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
+        ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_raw());
+        Some(pair)
+    }
+}
+
+/// `update([other], **kwargs)`, as dict.update.
+unsafe extern "C" fn hashtable_update(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL, a live HashTable, an args tuple and a
+    // kwargs dict or NULL.
+    unsafe { update_impl(slf.cast(), args, kwargs) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// As [`hashtable_update`].
+unsafe fn update_impl(
+    obj: *mut HashTableObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> Option<Strong> {
+    // SAFETY: as this function's contract; references made here are owned
+    // by Strongs.
+    unsafe {
+        let nargs = ffi::PyTuple_Size(args);
+        if nargs > 1 {
+            return raise(
+                ffi::PyExc_TypeError,
+                &format!("update expected at most 1 argument, got {nargs}"),
+            );
+        }
+        require_table(obj)?;
+        if nargs == 1 {
+            let other = ffi::PyTuple_GetItem(args, 0); // borrowed from args
+            if callout::PyObject_HasAttrString(other, c"keys".as_ptr()) != 0 {
+                update_from_mapping(obj, other)?;
+            } else {
+                update_from_pairs(obj, other)?;
+            }
+        }
+        if !kwargs.is_null() {
+            // A list of (name, value) pairs: a snapshot the hash function cannot change.
+            let items = Strong::from_new(callout::PyDict_Items(kwargs))?;
+            update_from_pairs(obj, items.as_ptr())?;
+        }
+        Some(none())
+    }
+}
+
+/// Sets `mapping[k]` for every `k` in `mapping.keys()`.
+///
+/// # Safety
+/// `obj` is a live HashTable, `mapping` a live object, and the GIL is held.
+unsafe fn update_from_mapping(
+    obj: *mut HashTableObject,
+    mapping: *mut ffi::PyObject,
+) -> Option<()> {
+    // SAFETY: as this function's contract; references made here are owned
+    // by Strongs.
+    unsafe {
+        let keys_method =
+            Strong::from_new(callout::PyObject_GetAttrString(mapping, c"keys".as_ptr()))?;
+        let keys = Strong::from_new(callout::PyObject_CallNoArgs(keys_method.as_ptr()))?;
+        let iter = Strong::from_new(callout::PyObject_GetIter(keys.as_ptr()))?;
+        while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
+            let value = Strong::from_new(callout::PyObject_GetItem(mapping, key.as_ptr()))?;
+            insert(obj, "update", key.as_ptr(), value.as_ptr())?;
+        }
+        ffi::PyErr_Occurred().is_null().then_some(())
+    }
+}
+
+/// Sets every (key, value) pair of an iterable of pairs.
+///
+/// # Safety
+/// `obj` is a live HashTable, `pairs` a live object, and the GIL is held.
+unsafe fn update_from_pairs(obj: *mut HashTableObject, pairs: *mut ffi::PyObject) -> Option<()> {
+    // SAFETY: as this function's contract; references made here are owned
+    // by Strongs. PySequence_Fast returns an exact list or tuple, whose
+    // size and items run no Python code.
+    unsafe {
+        let iter = Strong::from_new(callout::PyObject_GetIter(pairs))?;
+        let mut index = 0usize;
+        while let Some(item) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
+            let Some(pair) = Strong::from_new(callout::PySequence_Fast(
+                item.as_ptr(),
+                c"object is not iterable".as_ptr(),
+            )) else {
+                return not_a_pair(index);
+            };
+            let len = ffi::PySequence_Size(pair.as_ptr());
+            if len != 2 {
+                return raise(
+                    ffi::PyExc_ValueError,
+                    &format!(
+                        "HashTable update sequence element #{index} has length {len}; 2 is required"
+                    ),
+                );
+            }
+            let key = Strong::from_new(ffi::PySequence_GetItem(pair.as_ptr(), 0))?;
+            let value = Strong::from_new(ffi::PySequence_GetItem(pair.as_ptr(), 1))?;
+            insert(obj, "update", key.as_ptr(), value.as_ptr())?;
+            index += 1;
+        }
+        ffi::PyErr_Occurred().is_null().then_some(())
+    }
+}
+
+/// The error for an element of `update`'s iterable that is not a sequence,
+/// as dict.update words it. Only a TypeError (not iterable) is reworded;
+/// anything else (KeyboardInterrupt, an error raised by the element's
+/// `__iter__`) propagates unchanged. Up to 3.13 the TypeError is replaced by
+/// one naming the element; from 3.14 on PySequence_Fast's own "object is not
+/// iterable" stays, and a note names the element.
+///
+/// # Safety
+/// The GIL is held and PySequence_Fast has just failed.
+#[cold]
+unsafe fn not_a_pair<T>(index: usize) -> Option<T> {
+    // SAFETY: GIL held, an exception set (caller).
+    unsafe {
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) == 0 {
+            return None;
+        }
+        let message =
+            format!("cannot convert HashTable update sequence element #{index} to a sequence");
+        #[cfg(not(Py_3_14))]
+        {
+            callout::PyErr_Clear();
+            raise(ffi::PyExc_TypeError, &message)
+        }
+        #[cfg(Py_3_14)]
+        {
+            // dict's note starts with a capital letter.
+            let note = format!("C{}", &message[1..]);
+            add_note(&note)
+        }
+    }
+}
+
+/// Adds `note` to the exception being raised (`exc.add_note(note)`), which
+/// stays raised; if adding fails, that error is raised instead.
+///
+/// # Safety
+/// The GIL is held and an exception is set.
+#[cfg(Py_3_14)]
+unsafe fn add_note<T>(note: &str) -> Option<T> {
+    // SAFETY: GIL held (caller). Every reference made here is new and owned
+    // by a Strong; the exception is handed back to the interpreter (stolen by
+    // PyErr_SetRaisedException) once the note is added.
+    unsafe {
+        let exc = Strong::from_new(ffi::PyErr_GetRaisedException())?;
+        let note = Strong::from_new(ffi::PyUnicode_FromStringAndSize(
+            note.as_ptr().cast(),
+            note.len() as ffi::Py_ssize_t,
+        ))?;
+        let add = Strong::from_new(callout::PyObject_GetAttrString(
+            exc.as_ptr(),
+            c"add_note".as_ptr(),
+        ))?;
+        Strong::from_new(callout::PyObject_CallOneArg(add.as_ptr(), note.as_ptr()))?;
+        ffi::PyErr_SetRaisedException(exc.into_raw());
+        None
+    }
+}
+
+/// `clear()`: a new empty table of the size `__init__` was given. (Not
+/// tp_clear, `hashtable_clear`, which drops the object's references.)
+unsafe extern "C" fn hashtable_remove_all(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { remove_all_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `obj` is a live HashTable.
+unsafe fn remove_all_impl(obj: *mut HashTableObject) -> Option<Strong> {
+    module_call("clear()");
+    // SAFETY: as this function's contract. The new table is installed first;
+    // the old one, detached, is freed after (its values' __del__ may use
+    // this object).
+    unsafe {
+        let table = require_table(obj)?;
+        let fresh = match PyTable::new((*obj).initial_size, (*table).max_load()) {
+            Ok(fresh) => Box::into_raw(Box::new(fresh)),
+            Err(e) => {
+                flush_trace();
+                return raise_table_error(e);
+            }
+        };
+        let old = std::mem::replace(&mut (*obj).table, fresh);
+        after_change(obj);
+        trashcan_drop(Box::from_raw(old));
+    }
+    Some(none())
+}
+
+/// `copy()`: a new HashTable with the same buckets, max_load, hash_func and
+/// entries; stored hashes are reused, so the hash function is not called.
+unsafe extern "C" fn hashtable_copy(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { copy_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `obj` is a live HashTable.
+unsafe fn copy_impl(obj: *mut HashTableObject) -> Option<Strong> {
+    module_call("copy()");
+    // SAFETY: as this function's contract; the borrow of the table lasts for
+    // the copying, which runs Rust code and INCREFs only.
+    let copy = unsafe { copy_table(&*require_table(obj)?) };
+    flush_trace();
+    let copy = match copy {
+        Ok(copy) => copy,
+        // SAFETY: GIL held (caller).
+        Err(e) => return unsafe { raise_table_error(e) },
+    };
+    // Like dict.copy, the copy is of the base type, made by its tp_new
+    // without __init__ (as `HashTable.__new__(HashTable)` would be).
+    let tp = type_object();
+    // SAFETY: GIL held; the type is ready, so it has tp_new, which takes a
+    // tuple of arguments and returns a new reference or NULL.
+    let new = unsafe {
+        let no_args = Strong::from_new(callout::PyTuple_New(0))?;
+        let tp_new = (*tp).tp_new.expect("HashTable has tp_new");
+        Strong::from_new(tp_new(tp, no_args.as_ptr(), null_mut()))
+    };
+    let Some(new) = new else {
+        trashcan_drop(Box::new(copy));
+        return None;
+    };
+    let new_obj = new.as_ptr().cast::<HashTableObject>();
+    // SAFETY: `new_obj` is a new, uninitialised HashTable nobody else has
+    // seen; `obj` is live, and the copy takes its own reference to hash_func.
+    unsafe {
+        (*new_obj).table = Box::into_raw(Box::new(copy));
+        (*new_obj).hash_func = ffi::compat::Py_XNewRef((*obj).hash_func);
+        (*new_obj).hash_kind = (*obj).hash_kind;
+        (*new_obj).initial_size = (*obj).initial_size;
+        after_change(new_obj);
+    }
+    Some(new)
+}
+
+/// A table with the same buckets, max_load and entries (new references to
+/// the same values). On an error the partial copy is dropped, which releases
+/// references that are not the last: no Python code runs.
+fn copy_table(table: &PyTable) -> Result<PyTable, TableError> {
+    let mut copy = PyTable::new(table.buckets(), table.max_load())?;
+    for (hash, key, value) in table.iter_hashed() {
+        copy.insert(hash, key.as_ref(), value.clone_ref())
+            .map_err(|(error, _value)| error)?;
+    }
+    Ok(copy)
+}
+
+/// `HashTable.fromkeys(iterable, value=None)`: `cls()`, then every key set to value.
+unsafe extern "C" fn hashtable_fromkeys(
+    cls: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL, the class (HashTable or a subclass) and
+    // `nargs` live arguments.
+    unsafe { fromkeys_impl(cls, args, nargs) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// As [`hashtable_fromkeys`].
+unsafe fn fromkeys_impl(
+    cls: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> Option<Strong> {
+    // SAFETY: as this function's contract; references made here are owned
+    // by Strongs; None is always live.
+    unsafe {
+        let [iterable, value] = positional::<2>("fromkeys", args, nargs, 1)?;
+        let value = if value.is_null() {
+            ffi::Py_None()
+        } else {
+            value
+        };
+        let table = Strong::from_new(callout::PyObject_CallNoArgs(cls))?;
+        if !is_hashtable(table.as_ptr()) {
+            return raise(
+                ffi::PyExc_TypeError,
+                "fromkeys: the class did not make a HashTable",
+            );
+        }
+        let iter = Strong::from_new(callout::PyObject_GetIter(iterable))?;
+        while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
+            insert(table.as_ptr().cast(), "fromkeys", key.as_ptr(), value)?;
+        }
+        ffi::PyErr_Occurred().is_null().then_some(table)
+    }
+}
+
+/// `stats()`: the numbers behind the picture, as a dict.
+unsafe extern "C" fn hashtable_stats(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { stats_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `obj` is a live HashTable.
+unsafe fn stats_impl(obj: *mut HashTableObject) -> Option<Strong> {
+    module_call("stats()");
+    // SAFETY: as this function's contract; the numbers are copied out of the
+    // table before any Python object is made.
+    let s = unsafe { (*require_table(obj)?).stats() };
+    let non_empty = s.buckets - s.empty_buckets;
+    let mean_chain = if non_empty == 0 {
+        0.0
+    } else {
+        s.load as f64 / non_empty as f64
+    };
+    // SAFETY: GIL held. Every value is a new reference or NULL after a failed
+    // call; `set` takes it over (the dict takes its own), and PyList_SetItem
+    // steals each count (it fails only on a bad index).
+    unsafe {
+        let histogram =
+            Strong::from_new(callout::PyList_New(s.histogram.len() as ffi::Py_ssize_t))?;
+        for (i, count) in s.histogram.iter().enumerate() {
+            let n = ffi::PyLong_FromSize_t(*count);
+            if n.is_null() || ffi::PyList_SetItem(histogram.as_ptr(), i as ffi::Py_ssize_t, n) < 0 {
+                return None;
+            }
+        }
+        let dict = Strong::from_new(callout::PyDict_New())?;
+        let set = |name: &CStr, value: *mut ffi::PyObject| {
+            let value = Strong::from_new(value)?;
+            (ffi::PyDict_SetItemString(dict.as_ptr(), name.as_ptr(), value.as_ptr()) == 0)
+                .then_some(())
+        };
+        let size = |n: usize| ffi::PyLong_FromSize_t(n);
+        set(c"buckets", size(s.buckets))?;
+        set(c"load", size(s.load))?;
+        let load_factor = s.load as f64 / s.buckets as f64;
+        set(c"load_factor", ffi::PyFloat_FromDouble(load_factor))?;
+        set(c"max_load", ffi::PyFloat_FromDouble(s.max_load))?;
+        set(c"resizes", ffi::PyLong_FromUnsignedLongLong(s.resizes))?;
+        set(c"empty_buckets", size(s.empty_buckets))?;
+        set(c"longest_chain", size(s.longest_chain))?;
+        set(c"mean_chain", ffi::PyFloat_FromDouble(mean_chain))?;
+        set(c"histogram", histogram.into_raw())?;
+        set(c"colliding_keys", size(s.colliding_keys))?;
+        Some(dict)
+    }
+}
+
+/// The method definitions, for the type's method table (after the talk's
+/// `set`, `get` and `pop`).
+pub(crate) const DICT_METHODS: [ffi::PyMethodDef; 10] = [
+    ffi::PyMethodDef {
+        ml_name: c"keys".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_keys,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"keys($self, /)\n--\n\nA view of the keys (len, in, iteration).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"values".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_values,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"values($self, /)\n--\n\nA view of the values (len, in, iteration).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"items".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_items,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"items($self, /)\n--\n\nA view of the (key, value) pairs (len, in, iteration).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"setdefault".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: hashtable_setdefault,
+        },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: c"setdefault($self, key, default=None, /)\n--\n\nReturn the value for key; if key is missing, set it to default first.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"popitem".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_popitem,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"popitem($self, /)\n--\n\nRemove and return some (key, value) pair; KeyError when empty.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"update".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: hashtable_update,
+        },
+        ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
+        ml_doc: c"update($self, other=(), /, **kwargs)\n--\n\nSet every pair of a mapping or an iterable of pairs, then every keyword.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"clear".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_remove_all,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"clear($self, /)\n--\n\nRemove every entry; the table starts over at its initial size.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"copy".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_copy,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"copy($self, /)\n--\n\nA shallow copy with the same size, max_load and hash_func.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"fromkeys".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: hashtable_fromkeys,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_CLASS,
+        ml_doc: c"fromkeys($type, iterable, value=None, /)\n--\n\nA new table (of this class) with every key of iterable set to value.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"stats".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_stats,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"stats($self, /)\n--\n\nThe numbers behind the picture: buckets, load, load_factor, max_load,\nresizes, empty_buckets, longest_chain, mean_chain (of non-empty buckets),\nhistogram (histogram[n] buckets hold n entries) and colliding_keys.".as_ptr(),
+    },
+];

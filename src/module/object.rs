@@ -1,0 +1,202 @@
+//! The HashTable object and its state: the struct every slot works on, and
+//! what any file that reaches a table through an object needs.
+//!
+//! - [`HashTableObject`]: the object header, then the talk's fields.
+//! - [`require_table`], [`table_ptr`]: the library table behind an object.
+//! - [`after_change`]: what every change of the table ends with (the
+//!   members, then the queued trace lines).
+//! - [`raise_table_error`]: the library's errors as Python exceptions.
+//! - [`trashcan_drop`]: freeing a detached table without deep recursion.
+//! - [`register_type`], [`type_object`], [`is_hashtable`]: the type, for
+//!   the files below the type's own (mapping.rs and dict_methods.rs must
+//!   recognise and make HashTables, and cannot import the file whose type
+//!   object names their functions).
+//!
+//! Nothing here runs Python code except where it says so.
+
+use std::cell::{Cell, RefCell};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use pyo3_ffi as ffi;
+
+use super::callout;
+use super::hashing::HashKind;
+use super::refs::{Strong, raise};
+use super::trace::flush as flush_trace;
+use crate::library::{Table, TableError};
+
+/// The library table as the module instantiates it: values are strong
+/// references, released when the table lets go of them.
+pub(crate) type PyTable = Table<Strong>;
+
+/// The per-object struct: the object header, then the talk's fields.
+///
+/// Memory comes from `tp_alloc` zero-filled, so every field must be valid
+/// when all bits are zero: a null table means "not initialised yet".
+#[repr(C)]
+pub(crate) struct HashTableObject {
+    ob_base: ffi::PyObject,
+    /// Owned; null until `__init__` succeeds (and after tp_clear).
+    pub(crate) table: *mut PyTable,
+    /// Copies of the table's bucket count, load and max load, for the members
+    /// (a `PyMemberDef` reads a field at an offset; it cannot ask the
+    /// library). The table holds the real numbers; only [`after_change`]
+    /// writes these.
+    pub(crate) size: ffi::Py_ssize_t,
+    pub(crate) load: ffi::Py_ssize_t,
+    pub(crate) max_load: f64,
+    /// Owned (a strong reference), or null for the naive hash.
+    pub(crate) hash_func: *mut ffi::PyObject,
+    pub(crate) hash_kind: HashKind,
+    /// The size `__init__` was given: `clear()` starts over from it.
+    pub(crate) initial_size: usize,
+}
+
+/// The table of a HashTable, null when it is not initialised.
+///
+/// # Safety
+/// `obj` is a live HashTable.
+pub(crate) unsafe fn table_ptr(obj: *mut HashTableObject) -> *mut PyTable {
+    // SAFETY: `obj` is live (caller).
+    unsafe { (*obj).table }
+}
+
+/// The table of an initialised object, or RuntimeError.
+///
+/// # Safety
+/// `obj` is a live HashTable and the GIL is held.
+#[inline]
+pub(crate) unsafe fn require_table(obj: *mut HashTableObject) -> Option<*mut PyTable> {
+    // SAFETY: `obj` is live (caller).
+    let table = unsafe { table_ptr(obj) };
+    if table.is_null() {
+        // SAFETY: GIL held (caller).
+        return unsafe {
+            raise(
+                ffi::PyExc_RuntimeError,
+                "this HashTable is not initialised (HashTable.__init__ was not called)",
+            )
+        };
+    }
+    Some(table)
+}
+
+/// What every change of the table ends with: the members copy the table's
+/// numbers, then the trace lines the library queued are written.
+///
+/// Writing them may run Python code (a redirected `sys.stdout`), so no
+/// borrow of any table may be alive when this is called.
+///
+/// # Safety
+/// `obj` is a live HashTable and the GIL is held.
+#[inline]
+pub(crate) unsafe fn after_change(obj: *mut HashTableObject) {
+    // SAFETY: `obj` is live (caller); its table, if any, is owned by it and
+    // not borrowed (caller). A table that is gone keeps its last max_load.
+    unsafe {
+        match (*obj).table.as_ref() {
+            Some(table) => {
+                (*obj).size = table.buckets() as ffi::Py_ssize_t;
+                (*obj).load = table.len() as ffi::Py_ssize_t;
+                (*obj).max_load = table.max_load();
+            }
+            None => {
+                (*obj).size = 0;
+                (*obj).load = 0;
+            }
+        }
+    }
+    flush_trace();
+}
+
+/// Raises the Python exception for a library error.
+///
+/// # Safety
+/// The GIL is held.
+pub(crate) unsafe fn raise_table_error<T>(error: TableError) -> Option<T> {
+    // SAFETY: GIL held (caller).
+    unsafe {
+        match error {
+            TableError::OutOfMemory => {
+                callout::PyErr_NoMemory();
+                None
+            }
+            TableError::TooLarge => raise(
+                ffi::PyExc_OverflowError,
+                "the HashTable cannot grow that large",
+            ),
+            TableError::InvalidArgument => {
+                raise(ffi::PyExc_ValueError, "invalid HashTable size or max_load")
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The trashcan: freeing a detached table
+// ---------------------------------------------------------------------------
+
+thread_local! {
+    /// Whether this thread is freeing a table right now, and the tables
+    /// whose freeing waits for it to finish.
+    static FREEING: Cell<bool> = const { Cell::new(false) };
+    static WAITING: RefCell<Vec<PyTable>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Frees a table already detached from its object, releasing its values
+/// (each release may run Python code: `__del__`).
+///
+/// Releasing a value can free another HashTable, whose values can free
+/// another: a chain of a million nested tables would recurse a million deep
+/// and overflow the C stack. Like CPython's "trashcan" for its containers, a
+/// table freed while another is being freed waits in a list, and the
+/// outermost call frees the waiting ones in a loop.
+pub(crate) fn trashcan_drop(table: Box<PyTable>) {
+    if FREEING.get() {
+        WAITING.with(|w| w.borrow_mut().push(*table));
+        return;
+    }
+    FREEING.set(true);
+    drop(table);
+    while let Some(next) = WAITING.with(|w| w.borrow_mut().pop()) {
+        drop(next);
+    }
+    FREEING.set(false);
+    flush_trace();
+}
+
+// ---------------------------------------------------------------------------
+// The type, for the files below hashtable_type.rs
+// ---------------------------------------------------------------------------
+
+/// The HashTable type object (the static in hashtable_type.rs), once it is
+/// ready; null before.
+static HASHTABLE_TYPE: AtomicPtr<ffi::PyTypeObject> = AtomicPtr::new(null_mut());
+
+/// Makes `tp` the type that [`type_object`] and [`is_hashtable`] answer
+/// with. hashtable_type.rs calls it once the type is ready, before any
+/// HashTable can exist.
+pub(crate) fn register_type(tp: *mut ffi::PyTypeObject) {
+    HASHTABLE_TYPE.store(tp, Ordering::Relaxed);
+}
+
+/// The HashTable type (ready: a HashTable exists only after it is).
+pub(crate) fn type_object() -> *mut ffi::PyTypeObject {
+    let tp = HASHTABLE_TYPE.load(Ordering::Relaxed);
+    debug_assert!(
+        !tp.is_null(),
+        "the HashTable type is used before it is ready"
+    );
+    tp
+}
+
+/// `isinstance(obj, HashTable)`, without running Python code (the C check
+/// of the type and its bases, not `__instancecheck__`).
+///
+/// # Safety
+/// `obj` is a live object and the GIL is held.
+pub(crate) unsafe fn is_hashtable(obj: *mut ffi::PyObject) -> bool {
+    // SAFETY: `obj` is live (caller); the type is a ready static.
+    unsafe { ffi::PyObject_TypeCheck(obj, type_object()) != 0 }
+}
