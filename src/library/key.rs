@@ -8,10 +8,8 @@
 
 use std::fmt;
 
-/// The Mersenne prime CPython reduces numeric hashes by (`sys.hash_info.modulus`).
-pub const HASH_MODULUS: u64 = (1 << 61) - 1;
-/// What CPython hashes `inf` to (`sys.hash_info.inf`); `-inf` hashes to its negation.
-pub const HASH_INF: i64 = 314_159;
+pub use super::hash::python_int_hash;
+use super::hash::{HASH_INF, HASH_MODULUS};
 
 /// An integer too large for `i64`: sign and magnitude, little-endian 64-bit limbs.
 ///
@@ -213,22 +211,6 @@ impl Key {
     fn matches_any(&self, other: KeyRef<'_>) -> bool {
         self.as_ref().equals(other)
     }
-}
-
-/// CPython's `hash()` of an int that fits in `i64`: |i| reduced modulo
-/// 2**61 - 1 (`sys.hash_info.modulus`), with i's sign, and -1 (the C API's
-/// error marker) becoming -2. The module uses it for exact ints instead of
-/// calling `hash()`, which gives the same number.
-#[inline]
-pub fn python_int_hash(i: i64) -> i64 {
-    let magnitude = i.unsigned_abs();
-    let reduced = if magnitude < HASH_MODULUS {
-        magnitude
-    } else {
-        magnitude % HASH_MODULUS
-    } as i64;
-    let h = if i < 0 { -reduced } else { reduced };
-    if h == -1 { -2 } else { h }
 }
 
 /// The allocator could not give the memory a key needs.
@@ -488,23 +470,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn python_int_hash_is_cpythons() {
-        // Values from CPython: hash(n) for these n.
-        assert_eq!(python_int_hash(0), 0);
-        assert_eq!(python_int_hash(42), 42);
-        assert_eq!(python_int_hash(-1), -2);
-        assert_eq!(python_int_hash(-2), -2);
-        assert_eq!(python_int_hash((1 << 61) - 2), (1 << 61) - 2);
-        assert_eq!(python_int_hash((1 << 61) - 1), 0);
-        assert_eq!(python_int_hash(1 << 62), 2);
-        assert_eq!(python_int_hash(-(1 << 62)), -2);
-        assert_eq!(python_int_hash(i64::MAX), 3); // 2**63 - 1 = 4 * (2**61 - 1) + 3
-        assert_eq!(python_int_hash(i64::MIN), -4);
-        // -(2**61 - 1) - 1 = -2**61 reduces to -1, which becomes -2.
-        assert_eq!(python_int_hash(-(1 << 61)), -2);
     }
 
     #[test]

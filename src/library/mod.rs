@@ -5,6 +5,7 @@
 //! (`V`), so the module layer decides what owning one means.
 #![forbid(unsafe_code)]
 
+pub mod hash;
 pub mod key;
 pub mod table;
 pub mod trace;
