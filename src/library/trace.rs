@@ -168,6 +168,16 @@ impl fmt::Write for LineBuffer {
     }
 }
 
+/// `n` followed by the singular or the plural noun: "1 entry", "2 entries".
+pub(crate) struct Count(pub usize, pub &'static str, pub &'static str);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Count(n, one, many) = *self;
+        write!(f, "{n} {}", if n == 1 { one } else { many })
+    }
+}
+
 /// Runs `f` out of line: the formatting of a trace line then takes no
 /// registers or stack in the hot function that traces.
 #[cold]
@@ -227,5 +237,12 @@ mod tests {
             assert!(l.len() <= LINE_CAPACITY);
             assert!(l.ends_with("€..."), "{pad}: {}", &l[l.len() - 8..]);
         }
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(Count(0, "entry", "entries").to_string(), "0 entries");
+        assert_eq!(Count(1, "entry", "entries").to_string(), "1 entry");
+        assert_eq!(Count(2, "bucket", "buckets").to_string(), "2 buckets");
     }
 }
