@@ -246,15 +246,54 @@ fn max_load_for(buckets: usize, max_load: f64) -> usize {
     n
 }
 
-/// The bucket of `hash` among `buckets` (whose mask is `mask`): hash mod
-/// buckets, never negative. A power-of-two bucket count lets a mask do the
-/// division's work (for two's complement the two agree).
+/// MurmurHash3's 32-bit finalizer: every input bit changes about half the
+/// output bits, and `fmix32(0) == 0`.
+#[inline]
+fn fmix32(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// The bucket of `hash` among `buckets` (whose mask is `mask`): which chain
+/// an entry with this hash lives in.
+///
+/// The talk's rule is `hash mod buckets`, made non-negative. With a
+/// power-of-two bucket count that reads only the low bits of the hash, so
+/// hashes that differ only in their high bits all collide: 20,000 int keys
+/// `i << 32` (an int below 2**61 hashes to itself) would make one chain of
+/// 20,000 entries. So every bit of the hash takes part, while every picture
+/// of the talk stays as it was:
+///
+/// - a hash in `[-2**31, 2**32)` maps as the talk's rule maps it,
+///   `hash.rem_euclid(buckets)`. Everything the talk shows lives there:
+///   small ints, the naive hash of floats and strings, and her Knuth hash
+///   (taken mod 2**32);
+/// - any other hash is first folded to 32 bits, `(low 32 bits) XOR
+///   fmix32(high 32 bits)`, and that unsigned value is taken mod `buckets`.
+///   `fmix32` (MurmurHash3's finalizer) mixes the high half before the XOR,
+///   so that keys such as `(i << 32) | i` do not cancel out to 0.
+///
+/// The fold costs a few multiplications, on hashes that are large anyway
+/// (CPython's str hashes nearly always): an int key's common case takes
+/// the first branch. A folded hash reaches at most 2**32 buckets, more than
+/// a table of at most 2**32 - 1 entries needs.
 #[inline(always)]
 fn bucket_of(hash: i64, buckets: usize, mask: u64) -> usize {
-    if mask != NOT_POW2 {
-        (hash as u64 & mask) as usize
+    let in_talk_range = (hash as u64).wrapping_add(1 << 31) < 3 << 31;
+    let h = if in_talk_range {
+        hash
     } else {
-        hash.rem_euclid(buckets as i64) as usize
+        let folded = (hash as u32) ^ fmix32(((hash as u64) >> 32) as u32);
+        i64::from(folded)
+    };
+    if mask != NOT_POW2 {
+        // For two's complement, h & (2**k - 1) is h mod 2**k, never negative.
+        (h as u64 & mask) as usize
+    } else {
+        h.rem_euclid(buckets as i64) as usize
     }
 }
 

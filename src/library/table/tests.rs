@@ -184,7 +184,7 @@ fn colliding_keys_share_one_chain() {
     check(&t);
 }
 
-// --- Buckets ---------------------------------------------------------------
+// --- Buckets: the talk's rule, and the fold of large hashes ---------------
 
 #[test]
 fn buckets_are_hash_mod_size_and_never_negative() {
@@ -202,6 +202,111 @@ fn buckets_are_hash_mod_size_and_never_negative() {
     assert_eq!(lengths, expected);
     for h in hashes {
         assert!(bucket_of(h, 3, mask_for(3)) < 3);
+    }
+}
+
+#[test]
+fn hashes_in_the_talks_range_keep_the_talks_buckets() {
+    let edges = [
+        -(1i64 << 31),
+        -(1 << 31) + 1,
+        -112_105,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        112_105,
+        (1 << 31) - 1,
+        1 << 31,
+        2_654_435_761,
+        (1 << 32) - 1,
+    ];
+    let stride = (-(1i64 << 31)..(1 << 32)).step_by(65_537);
+    let counts = [
+        1usize,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        12,
+        16,
+        24,
+        1000,
+        1024,
+        1 << 20,
+        (1 << 20) + 1,
+        3 << 20,
+    ];
+    for buckets in counts {
+        let mask = mask_for(buckets);
+        for h in edges.iter().copied().chain(stride.clone()) {
+            assert_eq!(
+                bucket_of(h, buckets, mask),
+                h.rem_euclid(buckets as i64) as usize,
+                "hash {h}, {buckets} buckets"
+            );
+        }
+    }
+}
+
+#[test]
+fn other_hashes_are_folded_to_32_bits_first() {
+    assert_eq!(fmix32(0), 0);
+    let fold = |h: i64| (h as u32) ^ fmix32((h as u64 >> 32) as u32);
+    for h in [
+        1i64 << 32,
+        -(1 << 31) - 1,
+        i64::MIN,
+        i64::MAX,
+        -1 << 40,
+        0x1234_5678_9abc_def0,
+    ] {
+        for buckets in [1usize, 3, 8, 1000, 1024] {
+            assert_eq!(
+                bucket_of(h, buckets, mask_for(buckets)),
+                (u64::from(fold(h)) % buckets as u64) as usize,
+                "hash {h}, {buckets} buckets"
+            );
+        }
+    }
+    // fmix32 is a bijection: distinct high halves stay distinct.
+    let mut seen: Vec<u32> = (0..10_000).map(fmix32).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 10_000);
+}
+
+#[test]
+fn hashes_that_differ_only_in_high_bits_spread() {
+    type Pattern = (&'static str, fn(i64) -> i64);
+    let patterns: [Pattern; 4] = [
+        ("i << 32", |i| i << 32),
+        ("i << 40", |i| i << 40),
+        ("i << 48", |i| i << 48),
+        ("-(i << 33)", |i| -(i << 33)),
+    ];
+    for (name, hash) in patterns {
+        let mut t = Table::new(4, 0.5).unwrap();
+        for i in 0..20_000i64 {
+            t.insert(hash(i), i, ()).unwrap();
+        }
+        let s = t.stats().unwrap();
+        assert_eq!(s.buckets, 65_536);
+        assert!(
+            s.longest_chain <= 8,
+            "{name}: longest chain {}",
+            s.longest_chain
+        );
+        assert!(
+            s.empty_buckets < 50_000,
+            "{name}: {} empty",
+            s.empty_buckets
+        );
+        check(&t);
     }
 }
 
@@ -950,7 +1055,7 @@ impl Rng {
 }
 
 /// Hashes that collide on purpose: half the keys share 13 small hashes, the
-/// other half differ only in their high bits.
+/// other half differ only in their high bits (the folded path).
 fn model_hash(k: u64) -> i64 {
     if k % 2 == 0 {
         (k % 13) as i64
