@@ -487,6 +487,61 @@ fn inserting_and_removing_in_turn_keeps_the_entries_array_small() {
     check(&t);
 }
 
+#[test]
+fn the_entries_array_grows_by_half() {
+    let mut t = Table::new(1, 1e9).unwrap();
+    let mut capacities = vec![t.entries.capacity()];
+    for i in 0..100i64 {
+        t.insert(i, i, ()).unwrap();
+        if t.entries.capacity() != *capacities.last().unwrap() {
+            capacities.push(t.entries.capacity());
+        }
+        assert_eq!(t.nexts.capacity(), t.entries.capacity());
+    }
+    assert_eq!(capacities, [0, 4, 6, 9, 13, 19, 28, 42, 63, 94, 141]);
+}
+
+/// A pointer-sized key or value that owns nothing, for the memory numbers.
+#[derive(Clone, Copy)]
+struct Ptr(NonNull<u8>);
+
+impl fmt::Display for Ptr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:p}", self.0)
+    }
+}
+
+/// Bytes the table holds: entries, links and heads, capacity counted.
+fn table_bytes<K, V>(t: &Table<K, V>) -> usize {
+    t.entries.capacity() * size_of::<Option<Entry<K, V>>>()
+        + t.nexts.capacity() * size_of::<u32>()
+        + t.heads.capacity() * size_of::<u32>()
+}
+
+#[test]
+fn memory_per_entry_at_a_million_and_just_past_a_doubling() {
+    // The numbers docs/architecture.md quotes; dict takes about 42 bytes per
+    // entry at both sizes (int keys).
+    for (n, expected) in [(1_000_000usize, 37.78), ((1 << 20) + 1, 44.03)] {
+        let mut t = Table::new(4, 0.5).unwrap();
+        let p = Ptr(NonNull::dangling());
+        let search = |hash| Search {
+            hash,
+            key: &"",
+            purpose: Purpose::Set,
+        };
+        for i in 0..n as i64 {
+            let Lookup::Missing(m) = t.lookup(&search(i), |_| Verdict::Different) else {
+                unreachable!()
+            };
+            t.insert_new(i, p, p, m).map_err(|r| r.error).unwrap();
+        }
+        let per_entry = table_bytes(&t) as f64 / n as f64;
+        println!("{n} entries: {per_entry:.2} bytes per entry");
+        assert!((per_entry - expected).abs() < 0.01, "{n}: {per_entry}");
+    }
+}
+
 // --- Lookups: the caller's equality, and the Ask protocol ----------------
 
 /// A key as the module sees one: an object (`id`, its identity) and the
