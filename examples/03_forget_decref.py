@@ -12,7 +12,7 @@ tp_dealloc calls too):
 
     // LESSON(forget-decref): ...
     #[cfg(not(feature = "forget-decref"))]
-    callout::Py_XDECREF(hash_func);
+    trashcan_xdecref(hash_func);
     #[cfg(feature = "forget-decref")]
     let _ = hash_func;
 

@@ -23,7 +23,7 @@ The line (src/module/hashing.rs, default_hash_func):
 
     let builtins = unsafe { ffi::PyEval_GetBuiltins() }; // borrowed
     ...
-    let hash = unsafe { callout::PyDict_GetItemString(builtins, c"hash".as_ptr()) }; // borrowed
+    let found = unsafe { callout::PyDict_GetItemStringRef(builtins, c"hash".as_ptr(), &mut hash) };
     // LESSON(decref-borrowed): ...
     #[cfg(feature = "decref-borrowed")]
     ...
@@ -61,12 +61,12 @@ New, borrowed, stolen: every C-API function says what it does with references.
   PyObject_CallOneArg(func, key) (call_hash_func, calling a Python hash function)
   returns a new reference: we wrap it in Strong, whose Drop releases it.
 - Borrowed: the caller may use it for now but owns nothing; someone else
-  keeps it alive. PyEval_GetBuiltins() and PyDict_GetItemString()
-  (default_hash_func) return borrowed references: the running code and the
-  interpreter own the builtins dict, the dict owns `hash`. To keep `hash`
-  beyond the call we take our own reference (Strong::from_borrowed:
-  Py_INCREF). Releasing a borrowed reference, as the original did, destroys
-  someone else's.
+  keeps it alive. PyEval_GetBuiltins() (default_hash_func) returns a
+  borrowed reference: the running code and the interpreter own the builtins
+  dict. The original also took `hash` borrowed, from PyDict_GetItemString(),
+  and had to Py_INCREF it to keep it; we use PyDict_GetItemStringRef(), the
+  modern call that hands out a new reference instead. Releasing a borrowed
+  reference, as the original did with the dict, destroys someone else's.
 - Stolen: the callee takes over a reference we give it. PyTuple_SetItem
   (popitem) steals the item always, even on failure; PyModule_AddObject
   (add_object in mod.rs) steals it only on success, so on failure we must

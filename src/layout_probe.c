@@ -78,23 +78,29 @@ const hashtable_layout_entry hashtable_c_layout[] = {
 #else
     OFFSET(PyLongObject, ob_digit),
 #endif
-    /* keys.rs tells a compact ASCII str by two bits of its `state` field
-       (is_compact_ascii): pyo3-ffi has no accessor for them from 3.14 on. */
+    /* keys.rs reads a str's characters in place (compact_str): its length,
+       three bit-fields of its `state` (pyo3-ffi has no accessor for them from
+       3.14 on) and the header they follow. */
+    OFFSET(PyASCIIObject, length),
+    OFFSET(PyASCIIObject, hash),
     OFFSET(PyASCIIObject, state),
     SIZE(PyASCIIObject),
+    SIZE(PyCompactUnicodeObject),
     {NULL, 0},
 };
 
-/* The bits of PyASCIIObject.state that are set when `compact` and `ascii`
-   are both 1, as this compiler lays out the bit-field: a value no constant
-   expression can give, so layout.rs adds it to the comparison itself. */
-size_t hashtable_c_compact_ascii_state_bits(void)
+/* The bits of PyASCIIObject.state that are set when its bit-fields
+   `compact`, `ascii` and `kind` have these values, as this compiler lays the
+   bit-field out: a value no constant expression can give, so layout.rs adds
+   the ones keys.rs relies on to the comparison itself. */
+size_t hashtable_c_str_state(unsigned int compact, unsigned int ascii, unsigned int kind)
 {
     PyASCIIObject probe;
     unsigned int bits = 0;
     memset(&probe, 0, sizeof probe);
-    probe.state.compact = 1;
-    probe.state.ascii = 1;
+    probe.state.compact = compact;
+    probe.state.ascii = ascii;
+    probe.state.kind = kind;
     memcpy(&bits, &probe.state, sizeof bits);
     return bits;
 }

@@ -116,3 +116,24 @@ def check_child(code, env=None, check=True):
 @pytest.fixture
 def child():
     return check_child
+
+
+def _fmix32(h):
+    """MurmurHash3's 32-bit finalizer (src/library/table.rs, `fmix32`)."""
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+def bucket(hash_value, size):
+    """The bucket a hash lands in among `size` buckets, by the rule of
+    src/library/table.rs (`bucket_of`): a hash in [-2**31, 2**32) maps as the
+    talk's library mapped it, hash mod size; any other is first folded to 32
+    bits, (low 32 bits) XOR fmix32(high 32 bits). Written again here from the
+    documented rule, so that a test can tell when the code leaves it."""
+    if not -2**31 <= hash_value < 2**32:
+        as_u64 = hash_value & (2**64 - 1)
+        hash_value = (as_u64 & 0xFFFFFFFF) ^ _fmix32(as_u64 >> 32)
+    return hash_value % size

@@ -2,11 +2,10 @@
 
 - ints and strs with the builtin hash skip `hash()` (an int's hash is
   computed from its value, a str's read from its cache); a subclass key is
-  hashed as its value too, even if it overrides __hash__, since the table
-  stores and gives back the value;
-- strings of up to 22 UTF-8 bytes are stored inline in the key, longer ones
-  in their own allocation; both must round-trip and compare the same;
-- compact ASCII strs are read in place, others through their UTF-8.
+  hashed by its own __hash__, as dict hashes it;
+- exact strs are compared by their characters, read in place (keys.rs,
+  `str_eq`), exact ints and floats by value, without calling `==`: equal
+  keys must be found and unequal ones told apart, for every kind of str.
 """
 import sys
 
@@ -15,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hashtable
+from conftest import bucket
 
 EDGE_INTS = [0, 1, -1, -2, 2**31, -2**31, 2**61 - 2, 2**61 - 1, 2**61, -(2**61 - 1), -2**61,
              2**62, -2**62, 2**63 - 1, -2**63, 2**63, -2**63 - 1, 2**64, 10**30,
@@ -25,12 +25,13 @@ EDGE_INTS = [0, 1, -1, -2, 2**31, -2**31, 2**61 - 2, 2**61 - 1, 2**61, -(2**61 -
 
 
 def assert_bucket_is_hash_of(n):
-    """n is chained in bucket hash(n) % size: a probe key known to land there
-    (a small int, whose hash is itself) shares its chain."""
+    """n is chained in the bucket its hash(n) picks (conftest's `bucket`): a
+    probe key known to land there (a small int, whose hash is itself) shares
+    its chain."""
     size = 2**20
     h = hashtable.HashTable(size=size)
     h[n] = "v"
-    probe = hash(n) % size
+    probe = bucket(hash(n), size)
     h[probe] = "p"
     assert h[n] == ("p" if probe == n else "v")
     assert h.stats()["longest_chain"] == (1 if probe == n else 2)
@@ -68,23 +69,25 @@ class MyStr(str):
 calls = []
 
 
-def test_subclass_keys_are_hashed_as_their_value():
-    """The table keeps the value, not the object: with the builtin hash a
-    subclass's own __hash__ is not called, and the entry is the value's, so
-    what iteration gives back finds it again (`for k in h: h[k]`), as dict's
-    keys do. For a subclass that hashes equal values alike, as Python
-    requires, that is exactly hash(key)."""
+def test_subclass_keys_are_hashed_by_their_own_hash_as_dict_hashes_them():
+    """The table keeps the key object itself, so a subclass key is hashed by
+    its own __hash__ (the builtin hash gives every key type its own), it is
+    the object iteration gives back, and it is found by the value it equals
+    only where its hash agrees, exactly as in a dict."""
     calls.clear()
     h = hashtable.HashTable(size=8, max_load=100)
-    h[MyInt(12345)] = "a"
-    h[MyStr("spam")] = "b"
-    assert calls == []
-    assert h.get(12345) == "a" and h.get("spam") == "b"
-    h[12345] = "A"
-    assert len(h) == 2 and h[MyInt(12345)] == "A"
-    assert {k: h[k] for k in h} == {12345: "A", "spam": "b"}
-    assert h == h and dict(h) == {12345: "A", "spam": "b"}
-    assert calls == []
+    d = {}
+    for m in (h, d):
+        m[MyInt(12345)] = "a"
+        m[MyStr("spam")] = "b"
+    assert calls == [12345, "spam"] * 2
+    assert [type(k) for k in h] == [MyInt, MyStr]
+    # hash(MyInt(12345)) == 7 != hash(12345): neither finds the other's entry.
+    assert h.get(12345) is None and d.get(12345) is None
+    h[12345] = d[12345] = "A"
+    assert len(h) == len(d) == 3
+    assert list(h.items()) == list(d.items())
+    assert h == d
 
 
 def test_bools_hash_as_ints():
@@ -122,14 +125,40 @@ def test_any_string_round_trips(key):
     assert h.stats()["load"] == 1
 
 
-def test_non_compact_strs_are_read_through_utf8():
-    # A str subclass instance is not compact; its UTF-8 comes from the C API.
+def test_str_subclass_keys_compare_with_their_own_eq():
+    """An exact str is compared by its characters without calling ==; a
+    subclass's own __eq__ (a case-insensitive key) is called, as by dict."""
     class S(str):
         pass
+
+    class CI(str):
+        def __eq__(self, other):
+            return isinstance(other, str) and self.lower() == other.lower()
+
+        def __hash__(self):
+            return hash(self.lower())
     h = hashtable.HashTable()
     h[S("hello")] = 1
     h[S("h\u00e9llo")] = 2
     assert h["hello"] == 1 and h["h\u00e9llo"] == 2
+    h[CI("Key")] = "ci"
+    d = {CI("Key"): "ci"}
+    # The stored key's __eq__ answers (it is asked first, as dict asks it).
+    for probe in (CI("KEY"), "key", "KEY", "other"):
+        assert h.get(probe) == d.get(probe), probe
+    assert h[CI("KEY")] == "ci"
+
+
+@given(st.text(max_size=20), st.text(max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_exact_strs_equal_exactly_when_python_says(a, b):
+    """Two different str objects with the same characters are one key; a
+    colliding hash (here every key hashes alike) never makes two strs equal."""
+    h = hashtable.HashTable(hash_func=lambda k: 0)
+    h[a] = "a"
+    h["".join(list(b))] = "b"      # a new object, not the literal
+    assert (len(h) == 1) == (a == b)
+    assert h[a] == ("b" if a == b else "a")
 
 
 def test_stats_has_every_field_its_docstring_names():

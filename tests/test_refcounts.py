@@ -247,7 +247,7 @@ def test_cycle_through_hash_func_is_collected(child):
     assert finalized == ["hash_func"]
     dealloc = [i for i, line in enumerate(lines) if line.startswith("Module: dealloc")]
     assert len(dealloc) == 1, lines
-    assert "Library: freed a table of 4 buckets and 1 entries" in lines[dealloc[0]:]
+    assert "Library: freed a table of 4 buckets and 1 entry" in lines[dealloc[0]:]
 
 
 def test_cycle_through_a_stored_value_is_collected(child):
@@ -277,7 +277,7 @@ def test_table_stored_in_itself_is_collected(child):
     """, env={"HASHTABLE_TRACE": "lifecycle"}).stdout.splitlines()
     between = out[out.index("-- collect") + 1:out.index("-- done")]
     assert any(line.startswith("Module: dealloc") for line in between), out
-    assert "Library: freed a table of 4 buckets and 1 entries" in between
+    assert "Library: freed a table of 4 buckets and 1 entry" in between
 
 
 def test_in_process_cycle_is_collected(trace_level):

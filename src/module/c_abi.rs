@@ -17,9 +17,10 @@
 
 use std::ffi::c_int;
 
-use crate::library::{KeyRef, Table};
+use crate::library::Table;
+use crate::library::hash::naive_hash_int;
 
-type CTable = Table<i64>;
+type CTable = Table<i64, i64>;
 
 /// Makes a table; NULL when the arguments are invalid or memory is short.
 #[unsafe(no_mangle)]
@@ -37,9 +38,8 @@ pub extern "C" fn hashtable_c_create(size: usize, max_load: f64) -> *mut CTable 
 /// thread uses it during the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hashtable_c_set(table: *mut CTable, key: i64, value: i64) -> c_int {
-    let key = KeyRef::Int(key);
     // SAFETY: a live, unshared table (the caller's contract).
-    let result = unsafe { (*table).insert(key.naive_hash(), key, value) };
+    let result = unsafe { (*table).insert(naive_hash_int(key), key, value) };
     super::trace::flush();
     if result.is_ok() { 0 } else { -1 }
 }
@@ -50,10 +50,9 @@ pub unsafe extern "C" fn hashtable_c_set(table: *mut CTable, key: i64, value: i6
 /// As `hashtable_c_set`; `value` points at writable memory for an `int64_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hashtable_c_get(table: *const CTable, key: i64, value: *mut i64) -> c_int {
-    let key = KeyRef::Int(key);
     // SAFETY: a live table and a writable out-pointer (the caller's contract).
     let found = unsafe {
-        match (*table).get(key.naive_hash(), key) {
+        match (*table).get(naive_hash_int(key), &key) {
             Some(v) => {
                 *value = *v;
                 1

@@ -128,18 +128,12 @@ callouts! {
     fn PyObject_IsInstance(inst: *mut PyObject, cls: *mut PyObject) -> c_int;
     /// `getattr(o, name)`: `__getattr__`, properties.
     fn PyObject_GetAttrString(o: *mut PyObject, name: *const c_char) -> *mut PyObject;
-    /// `hasattr(o, name)`.
-    fn PyObject_HasAttrString(o: *mut PyObject, name: *const c_char) -> c_int;
     /// A list or tuple of the items of `o`, iterating it if it is neither.
     fn PySequence_Fast(o: *mut PyObject, message: *const c_char) -> *mut PyObject;
     /// `list(o)`.
     fn PySequence_List(o: *mut PyObject) -> *mut PyObject;
     /// `value in seq`.
     fn PySequence_Contains(seq: *mut PyObject, value: *mut PyObject) -> c_int;
-    /// `d["key"]` of a dict itself (a borrowed reference, or null; errors
-    /// are swallowed): a dict may hold keys whose `__eq__` is Python code,
-    /// even the builtins dict.
-    fn PyDict_GetItemString(d: *mut PyObject, key: *const c_char) -> *mut PyObject;
     /// `d[key]` of a dict itself, never a subclass's `__getitem__` or
     /// `__missing__` (a borrowed reference, or null): comparing keys may call
     /// their `__eq__`.
@@ -174,6 +168,95 @@ callouts! {
     /// Drops the pending exception: its traceback holds frames, whose
     /// locals may be the last references to objects with `__del__`.
     fn PyErr_Clear();
+}
+
+/// `PyDict_GetItemRef(d, key, &result)` (3.13): 1 with a new reference in
+/// `*result` when `key` is in the dict itself (never a subclass's
+/// `__getitem__` or `__missing__`), 0 when it is not, -1 with an exception
+/// set. Comparing keys may call their `__eq__`. Before 3.13, the same from
+/// PyDict_GetItemWithError (a borrowed reference) and an INCREF.
+///
+/// # Safety
+/// The GIL is held; `d` is a dict and `key` a live object.
+#[inline(never)] // rule 2
+pub(crate) unsafe fn PyDict_GetItemRef(
+    d: *mut PyObject,
+    key: *mut PyObject,
+    result: &mut *mut PyObject,
+) -> c_int {
+    #[cfg(Py_3_13)]
+    {
+        // SAFETY: GIL held (caller); the C function's own contract.
+        guarded(|| unsafe { raw_313::PyDict_GetItemRef(d, key, result) })
+    }
+    #[cfg(not(Py_3_13))]
+    {
+        // SAFETY: GIL held (caller); a borrowed reference or null.
+        let item = unsafe { PyDict_GetItemWithError(d, key) };
+        if !item.is_null() {
+            // SAFETY: `item` is live, owned by the dict; ours is a new one.
+            *result = unsafe { ffi::compat::Py_NewRef(item) };
+            return 1;
+        }
+        *result = std::ptr::null_mut();
+        // SAFETY: GIL held.
+        if unsafe { ffi::PyErr_Occurred() }.is_null() {
+            0
+        } else {
+            -1
+        }
+    }
+}
+
+/// `PyDict_GetItemStringRef(d, key, &result)` (3.13): [`PyDict_GetItemRef`]
+/// with a UTF-8 key, which is made into a str first (that can fail: -1).
+///
+/// # Safety
+/// The GIL is held; `d` is a dict and `key` a NUL-terminated UTF-8 string.
+#[inline(never)] // rule 2
+pub(crate) unsafe fn PyDict_GetItemStringRef(
+    d: *mut PyObject,
+    key: *const c_char,
+    result: &mut *mut PyObject,
+) -> c_int {
+    #[cfg(Py_3_13)]
+    {
+        // SAFETY: GIL held (caller); the C function's own contract.
+        guarded(|| unsafe { raw_313::PyDict_GetItemStringRef(d, key, result) })
+    }
+    #[cfg(not(Py_3_13))]
+    {
+        *result = std::ptr::null_mut();
+        // SAFETY: GIL held (caller); a new str or NULL, released below.
+        let key = unsafe { ffi::PyUnicode_FromString(key) };
+        if key.is_null() {
+            return -1;
+        }
+        // SAFETY: GIL held; `key` is a live str we own.
+        let found = unsafe { PyDict_GetItemRef(d, key, result) };
+        // SAFETY: our reference to a str nobody else has seen: its release
+        // frees a str and runs no Python code.
+        unsafe { ffi::Py_DECREF(key) };
+        found
+    }
+}
+
+#[cfg(Py_3_13)]
+mod raw_313 {
+    use pyo3_ffi::PyObject;
+    use std::ffi::{c_char, c_int};
+    unsafe extern "C-unwind" {
+        pub(super) fn PyDict_GetItemRef(
+            d: *mut PyObject,
+            key: *mut PyObject,
+            result: *mut *mut PyObject,
+        ) -> c_int;
+        pub(super) fn PyDict_GetItemStringRef(
+            d: *mut PyObject,
+            key: *const c_char,
+            result: *mut *mut PyObject,
+        ) -> c_int;
+    }
 }
 
 #[cfg_attr(not(Py_3_14), allow(dead_code))] // PyErr_Format: dict's 3.14 messages

@@ -14,15 +14,14 @@ use pyo3_ffi as ffi;
 use super::access::{get_or_insert, insert};
 use super::args::positional;
 use super::callout;
-use super::keys::key_object;
+use super::keys::PyKey;
 use super::object::{
     HashTableObject, PyTable, after_change, is_hashtable, raise_table_error, require_table,
-    trashcan_drop, type_object,
+    trashcan_drop, try_box, type_object,
 };
-use super::refs::{Strong, none, raise};
+use super::refs::{Strong, none, raise, raise_fmt, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
 use super::views::{ViewKind, new_view};
-use crate::library::TableError;
 
 unsafe extern "C" fn hashtable_keys(
     slf: *mut ffi::PyObject,
@@ -93,22 +92,28 @@ unsafe extern "C" fn hashtable_popitem(
 /// The GIL is held; `obj` is a live HashTable.
 unsafe fn popitem_impl(obj: *mut HashTableObject) -> Option<Strong> {
     module_call("popitem()");
-    // SAFETY: as this function's contract. The entry is out of the table
-    // before any Python object is made; PyTuple_SetItem steals both
-    // references.
+    // The pair is made before the entry leaves the table: if making it fails,
+    // the table is unchanged. (Making it may also start a collection whose
+    // finalizers use the table: the table is looked up after.)
+    // SAFETY: GIL held (caller); a new tuple or NULL.
+    let pair = unsafe { Strong::from_new(callout::PyTuple_New(2)) }?;
+    // SAFETY: `obj` is live (caller); the only borrow of its table, for this
+    // call alone.
+    let popped = unsafe { (*require_table(obj)?).pop_last() };
+    // SAFETY: `obj` is live and the borrow has ended.
+    unsafe { after_change(obj) };
+    let Some((key, value)) = popped else {
+        // SAFETY: GIL held.
+        return unsafe { raise(ffi::PyExc_KeyError, "popitem(): HashTable is empty") };
+    };
+    // SAFETY: `pair` is a new tuple nobody else has seen, with two empty
+    // slots; PyTuple_SetItem steals each reference (it fails only on a bad
+    // index or a tuple someone else holds).
     unsafe {
-        let table = require_table(obj)?;
-        let popped = (*table).pop_any();
-        after_change(obj);
-        let Some((key, value)) = popped else {
-            return raise(ffi::PyExc_KeyError, "popitem(): HashTable is empty");
-        };
-        let key = key_object(&key)?;
-        let pair = Strong::from_new(callout::PyTuple_New(2))?;
-        ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
+        ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.0.into_raw());
         ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_raw());
-        Some(pair)
     }
+    Some(pair)
 }
 
 /// `update([other], **kwargs)`, as dict.update.
@@ -134,18 +139,17 @@ unsafe fn update_impl(
     unsafe {
         let nargs = ffi::PyTuple_Size(args);
         if nargs > 1 {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_TypeError,
-                &format!("update expected at most 1 argument, got {nargs}"),
+                format_args!("update expected at most 1 argument, got {nargs}"),
             );
         }
         require_table(obj)?;
         if nargs == 1 {
             let other = ffi::PyTuple_GetItem(args, 0); // borrowed from args
-            if callout::PyObject_HasAttrString(other, c"keys".as_ptr()) != 0 {
-                update_from_mapping(obj, other)?;
-            } else {
-                update_from_pairs(obj, other)?;
+            match keys_method(other)? {
+                Some(keys) => update_from_mapping(obj, other, keys)?,
+                None => update_from_pairs(obj, other)?,
             }
         }
         if !kwargs.is_null() {
@@ -157,19 +161,39 @@ unsafe fn update_impl(
     }
 }
 
-/// Sets `mapping[k]` for every `k` in `mapping.keys()`.
+/// `other.keys`, if it has one: `Some(None)` when looking it up raises
+/// AttributeError (then `other` is an iterable of pairs, as for dict.update);
+/// any other exception the lookup raises propagates (`None`).
+///
+/// # Safety
+/// `other` is live and the GIL is held.
+unsafe fn keys_method(other: *mut ffi::PyObject) -> Option<Option<Strong>> {
+    // SAFETY: GIL held (caller); a new reference or NULL with an exception
+    // set (a property or a `__getattr__` may run Python code).
+    unsafe {
+        match Strong::from_new(callout::PyObject_GetAttrString(other, c"keys".as_ptr())) {
+            Some(keys) => Some(Some(keys)),
+            None if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 => {
+                callout::PyErr_Clear();
+                Some(None)
+            }
+            None => None,
+        }
+    }
+}
+
+/// Sets `mapping[k]` for every `k` in `mapping.keys()` (`keys_method`).
 ///
 /// # Safety
 /// `obj` is a live HashTable, `mapping` a live object, and the GIL is held.
 unsafe fn update_from_mapping(
     obj: *mut HashTableObject,
     mapping: *mut ffi::PyObject,
+    keys_method: Strong,
 ) -> Option<()> {
     // SAFETY: as this function's contract; references made here are owned
     // by Strongs.
     unsafe {
-        let keys_method =
-            Strong::from_new(callout::PyObject_GetAttrString(mapping, c"keys".as_ptr()))?;
         let keys = Strong::from_new(callout::PyObject_CallNoArgs(keys_method.as_ptr()))?;
         let iter = Strong::from_new(callout::PyObject_GetIter(keys.as_ptr()))?;
         while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
@@ -200,9 +224,9 @@ unsafe fn update_from_pairs(obj: *mut HashTableObject, pairs: *mut ffi::PyObject
             };
             let len = ffi::PySequence_Size(pair.as_ptr());
             if len != 2 {
-                return raise(
+                return raise_fmt(
                     ffi::PyExc_ValueError,
-                    &format!(
+                    format_args!(
                         "HashTable update sequence element #{index} has length {len}; 2 is required"
                     ),
                 );
@@ -232,18 +256,22 @@ unsafe fn not_a_pair<T>(index: usize) -> Option<T> {
         if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) == 0 {
             return None;
         }
-        let message =
-            format!("cannot convert HashTable update sequence element #{index} to a sequence");
         #[cfg(not(Py_3_14))]
         {
             callout::PyErr_Clear();
-            raise(ffi::PyExc_TypeError, &message)
+            raise_fmt(
+                ffi::PyExc_TypeError,
+                format_args!(
+                    "cannot convert HashTable update sequence element #{index} to a sequence"
+                ),
+            )
         }
         #[cfg(Py_3_14)]
         {
-            // dict's note starts with a capital letter.
-            let note = format!("C{}", &message[1..]);
-            add_note(&note)
+            let note = crate::module::refs::Text::of(format_args!(
+                "Cannot convert HashTable update sequence element #{index} to a sequence"
+            ));
+            add_note(note.as_str())
         }
     }
 }
@@ -293,14 +321,16 @@ unsafe fn remove_all_impl(obj: *mut HashTableObject) -> Option<Strong> {
     // this object).
     unsafe {
         let table = require_table(obj)?;
-        let fresh = match PyTable::new((*obj).initial_size, (*table).max_load()) {
-            Ok(fresh) => Box::into_raw(Box::new(fresh)),
-            Err(e) => {
-                flush_trace();
-                return raise_table_error(e);
-            }
+        let fresh = PyTable::new((*obj).initial_size, (*table).max_load());
+        flush_trace();
+        let fresh = match fresh {
+            Ok(fresh) => try_box(fresh)?,
+            Err(e) => return raise_table_error(e),
         };
-        let old = std::mem::replace(&mut (*obj).table, fresh);
+        // Looked up again: the trace line above may have run Python code
+        // (and then `fresh`, still a Box, is freed on the way out).
+        require_table(obj)?;
+        let old = std::mem::replace(&mut (*obj).table, Box::into_raw(fresh));
         after_change(obj);
         trashcan_drop(Box::from_raw(old));
     }
@@ -321,52 +351,46 @@ unsafe extern "C" fn hashtable_copy(
 /// The GIL is held; `obj` is a live HashTable.
 unsafe fn copy_impl(obj: *mut HashTableObject) -> Option<Strong> {
     module_call("copy()");
-    // SAFETY: as this function's contract; the borrow of the table lasts for
-    // the copying, which runs Rust code and INCREFs only.
-    let copy = unsafe { copy_table(&*require_table(obj)?) };
-    flush_trace();
-    let copy = match copy {
-        Ok(copy) => copy,
-        // SAFETY: GIL held (caller).
-        Err(e) => return unsafe { raise_table_error(e) },
-    };
     // Like dict.copy, the copy is of the base type, made by its tp_new
-    // without __init__ (as `HashTable.__new__(HashTable)` would be).
+    // without __init__ (as `HashTable.__new__(HashTable)` would be). It is
+    // made first: making an object may run Python code (a collection's
+    // finalizers), which may re-initialise the original. Everything read from
+    // the original after it (the entries, hash_func, the initial size) is
+    // then read at one moment, with no Python code in between.
     let tp = type_object();
     // SAFETY: GIL held; the type is ready, so it has tp_new, which takes a
     // tuple of arguments and returns a new reference or NULL.
     let new = unsafe {
         let no_args = Strong::from_new(callout::PyTuple_New(0))?;
         let tp_new = (*tp).tp_new.expect("HashTable has tp_new");
-        Strong::from_new(tp_new(tp, no_args.as_ptr(), null_mut()))
+        Strong::from_new(tp_new(tp, no_args.as_ptr(), null_mut()))?
     };
-    let Some(new) = new else {
-        trashcan_drop(Box::new(copy));
-        return None;
+    // SAFETY: `obj` is live (caller); its table is borrowed for the copying,
+    // which runs Rust code and INCREFs only.
+    let copy = unsafe {
+        (*require_table(obj)?).try_clone_with(|k| PyKey(k.0.clone_ref()), Strong::clone_ref)
+    };
+    let copy = match copy {
+        // SAFETY: GIL held (caller).
+        Ok(copy) => unsafe { try_box(copy) }?,
+        Err(e) => {
+            flush_trace();
+            // SAFETY: GIL held (caller).
+            return unsafe { raise_table_error(e) };
+        }
     };
     let new_obj = new.as_ptr().cast::<HashTableObject>();
     // SAFETY: `new_obj` is a new, uninitialised HashTable nobody else has
-    // seen; `obj` is live, and the copy takes its own reference to hash_func.
+    // seen; `obj` is live, and no Python code ran since its table was copied:
+    // the copy takes its own reference to that moment's hash_func.
     unsafe {
-        (*new_obj).table = Box::into_raw(Box::new(copy));
+        (*new_obj).table = Box::into_raw(copy);
         (*new_obj).hash_func = ffi::compat::Py_XNewRef((*obj).hash_func);
         (*new_obj).hash_kind = (*obj).hash_kind;
         (*new_obj).initial_size = (*obj).initial_size;
         after_change(new_obj);
     }
     Some(new)
-}
-
-/// A table with the same buckets, max_load and entries (new references to
-/// the same values). On an error the partial copy is dropped, which releases
-/// references that are not the last: no Python code runs.
-fn copy_table(table: &PyTable) -> Result<PyTable, TableError> {
-    let mut copy = PyTable::new(table.buckets(), table.max_load())?;
-    for (hash, key, value) in table.iter_hashed() {
-        copy.insert(hash, key.as_ref(), value.clone_ref())
-            .map_err(|(error, _value)| error)?;
-    }
-    Ok(copy)
 }
 
 /// `HashTable.fromkeys(iterable, value=None)`: `cls()`, then every key set to value.
@@ -426,7 +450,10 @@ unsafe fn stats_impl(obj: *mut HashTableObject) -> Option<Strong> {
     module_call("stats()");
     // SAFETY: as this function's contract; the numbers are copied out of the
     // table before any Python object is made.
-    let s = unsafe { (*require_table(obj)?).stats() };
+    let Ok(s) = (unsafe { (*require_table(obj)?).stats() }) else {
+        // SAFETY: GIL held (caller).
+        return unsafe { raise_no_memory() };
+    };
     let non_empty = s.buckets - s.empty_buckets;
     let mean_chain = if non_empty == 0 {
         0.0

@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use pyo3_ffi as ffi;
 
 use super::callout;
-use super::keys::KeyArg;
-use super::refs::{Strong, raise, repr_of, type_name};
+use super::keys::{Class, Probe, ShowKey};
+use super::refs::{Repr, Strong, TypeName, raise, raise_fmt};
 use super::trace::flush as flush_trace;
-use crate::library::key::python_int_hash;
+use crate::library::hash::{naive_hash_float, naive_hash_int, naive_hash_str};
+use crate::library::python_int_hash;
 use crate::library::trace::{self as library_trace, Level, Origin};
 use crate::trace;
 
@@ -62,11 +63,11 @@ pub(crate) unsafe fn choose_hash_func(
         } else if ffi::PyCallable_Check(obj.as_ptr()) != 0 {
             Some((Some(Strong::from_borrowed(obj)), kind_of(obj.as_ptr())))
         } else {
-            raise(
+            raise_fmt(
                 ffi::PyExc_TypeError,
-                &format!(
+                format_args!(
                     "hash_func must be callable or None, not {}",
-                    type_name(obj.as_ptr())
+                    TypeName(obj.as_ptr())
                 ),
             )
         }
@@ -74,6 +75,10 @@ pub(crate) unsafe fn choose_hash_func(
 }
 
 /// The talk's `default_py_hash_func`: the builtin `hash`, as a new reference.
+///
+/// It is looked up in the builtins of the running code, as the original did
+/// (code run by `exec` with its own `__builtins__` gets that dict's `hash`),
+/// and must be callable.
 ///
 /// # Safety
 /// The GIL is held.
@@ -89,8 +94,12 @@ unsafe fn default_hash_func() -> Option<Strong> {
             )
         };
     }
-    // SAFETY: GIL held; `builtins` is a live dict (borrowed above).
-    let hash = unsafe { callout::PyDict_GetItemString(builtins, c"hash".as_ptr()) }; // borrowed
+    let mut hash: *mut ffi::PyObject = null_mut();
+    // SAFETY: GIL held; `builtins` is a live dict (borrowed above). On 1 the
+    // out-pointer holds a new reference, on 0 nothing (missing), on -1 an
+    // error is set (a MemoryError making the key, an `__eq__` of a key of a
+    // custom builtins dict): unlike PyDict_GetItemString, nothing is swallowed.
+    let found = unsafe { callout::PyDict_GetItemStringRef(builtins, c"hash".as_ptr(), &mut hash) };
     // LESSON(decref-borrowed): the original module released the builtins
     // dict it had only borrowed, one reference per table made.
     #[cfg(feature = "decref-borrowed")]
@@ -99,13 +108,28 @@ unsafe fn default_hash_func() -> Option<Strong> {
     unsafe {
         callout::Py_DECREF(builtins)
     };
-    let Some(hash) = NonNull::new(hash) else {
+    match found {
+        -1 => return None,
         // SAFETY: GIL held.
-        return unsafe { raise(ffi::PyExc_RuntimeError, "builtins.hash is missing") };
-    };
-    // SAFETY: GIL held; `hash` is live, owned by the builtins dict. We take
-    // our own reference to keep it.
-    Some(unsafe { Strong::from_borrowed(hash) })
+        0 => return unsafe { raise(ffi::PyExc_RuntimeError, "builtins.hash is missing") },
+        _ => {}
+    }
+    // SAFETY: found: a new reference, now ours.
+    let hash = unsafe { Strong::from_new(hash) }?;
+    // SAFETY: GIL held; `hash` is live. PyCallable_Check reads tp_call.
+    if unsafe { ffi::PyCallable_Check(hash.as_ptr()) } == 0 {
+        // SAFETY: GIL held; `hash` is live for the message.
+        return unsafe {
+            raise_fmt(
+                ffi::PyExc_TypeError,
+                format_args!(
+                    "the default hash_func, builtins.hash, must be callable, not {}",
+                    TypeName(hash.as_ptr())
+                ),
+            )
+        };
+    }
+    Some(hash)
 }
 
 /// The `PyMethodDef` behind the builtins module's own `hash` function, found
@@ -172,25 +196,24 @@ unsafe fn kind_of(func: *mut ffi::PyObject) -> HashKind {
 /// for. So this runs before any borrow of the table is taken (access.rs).
 ///
 /// # Safety
-/// `func` is null or live, `key` is the live key object `arg` came from, and
-/// the GIL is held.
+/// `func` is null or live, `probe` was made from a live key object, and the
+/// GIL is held.
 #[inline(always)]
 pub(crate) unsafe fn get_hash(
     kind: HashKind,
     func: *mut ffi::PyObject,
-    key: *mut ffi::PyObject,
-    arg: &KeyArg,
+    probe: &Probe,
 ) -> Option<i64> {
-    // The common cases inline: the builtin hash of an int that fits in 64
-    // bits, computed from its value, or of a str whose hash is cached in the
+    // The common cases inline: the builtin hash of an int below 2**60,
+    // computed from its value, or of a str whose hash is cached in the
     // object. Neither runs Python code, so no queued line needs flushing.
     if kind == HashKind::Builtin && !library_trace::enabled(Level::Calls) {
-        match *arg {
-            KeyArg::Int(i) => return Some(python_int_hash(i)),
-            KeyArg::Str { .. } => {
-                // SAFETY: `arg` says `key` is a str, and every str has the
-                // `hash` field of PyASCIIObject (-1 until it is computed).
-                let cached = unsafe { (*key.cast::<ffi::PyASCIIObject>()).hash };
+        match probe.class {
+            Class::Int(i) => return Some(python_int_hash(i)),
+            Class::Str => {
+                // SAFETY: the probe says the key is an exact str, and every
+                // str has the `hash` field of PyASCIIObject (-1 until computed).
+                let cached = unsafe { (*probe.key.cast::<ffi::PyASCIIObject>()).hash };
                 if cached != -1 {
                     return Some(cached as i64);
                 }
@@ -199,7 +222,7 @@ pub(crate) unsafe fn get_hash(
         }
     }
     // SAFETY: as this function's contract.
-    unsafe { get_hash_general(kind, func, key, arg) }
+    unsafe { get_hash_general(kind, func, probe.key) }
 }
 
 /// [`get_hash`] for every hash function and key.
@@ -211,14 +234,14 @@ unsafe fn get_hash_general(
     kind: HashKind,
     func: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
-    arg: &KeyArg,
 ) -> Option<i64> {
     // Lines queued so far come before anything the hash function prints.
     flush_trace();
     let hash = match kind {
-        HashKind::Naive => arg.as_key().naive_hash(),
-        // SAFETY: `key` is live and `arg` was made from it (caller).
-        HashKind::Builtin => unsafe { builtin_value_hash(key, arg) },
+        // SAFETY: GIL held, `key` live (caller).
+        HashKind::Naive => unsafe { naive_hash(key) }?,
+        // SAFETY: GIL held, `key` live (caller).
+        HashKind::Builtin => unsafe { builtin_hash(key) }?,
         // SAFETY: GIL held, `func` null or live, `key` live (caller).
         HashKind::Callable => unsafe { call_hash_func(func, key) }?,
     };
@@ -226,9 +249,121 @@ unsafe fn get_hash_general(
         Level::Calls,
         Origin::Module,
         "hash {} -> {hash}",
-        arg.as_key()
+        ShowKey(key)
     );
     Some(hash)
+}
+
+/// The builtin `hash(key)`: the key type's own `__hash__`, as dict uses it.
+/// For the exact types str, int and float their C hash is called directly
+/// (no Python code runs); anything else goes through PyObject_Hash, which
+/// may call a `__hash__` written in Python. A TypeError (an unhashable key)
+/// is reworded as the running interpreter's dict rewords it.
+///
+/// # Safety
+/// The GIL is held and `key` is live.
+pub(crate) unsafe fn builtin_hash(key: *mut ffi::PyObject) -> Option<i64> {
+    // SAFETY: GIL held, `key` live (caller). The exact types' tp_hash are C
+    // functions of the object alone, which cannot fail.
+    let hash = unsafe {
+        let tp = ffi::Py_TYPE(key);
+        if tp == &raw mut ffi::PyUnicode_Type
+            || tp == &raw mut ffi::PyLong_Type
+            || tp == &raw mut ffi::PyFloat_Type
+        {
+            let tp_hash = (*tp).tp_hash.expect("str, int and float have tp_hash");
+            tp_hash(key)
+        } else {
+            callout::PyObject_Hash(key)
+        }
+    };
+    if hash == -1 {
+        // SAFETY: GIL held, an exception set, `key` live.
+        #[cfg(Py_3_14)]
+        unsafe {
+            reword_hash_error(key)
+        };
+        return None;
+    }
+    Some(hash as i64)
+}
+
+/// dict's rewording, on 3.14+, of the exception that hashing `key` raised:
+/// a TypeError (exactly that type) becomes "cannot use 'T' as a dict key
+/// (<the old message>)", which we say with our own name; any other
+/// exception stays as it was.
+///
+/// # Safety
+/// The GIL is held, an exception is set, and `key` is live.
+#[cfg(Py_3_14)]
+unsafe fn reword_hash_error(key: *mut ffi::PyObject) {
+    // SAFETY: GIL held (caller). PyErr_GetRaisedException hands us the
+    // exception as a new reference, which Strong releases.
+    unsafe {
+        let Some(exc) = Strong::from_new(ffi::PyErr_GetRaisedException()) else {
+            return;
+        };
+        if ffi::Py_TYPE(exc.as_ptr()) != ffi::PyExc_TypeError.cast() {
+            ffi::PyErr_SetRaisedException(exc.into_raw()); // stolen
+            return;
+        }
+        // Sets the new exception (and returns null).
+        callout::PyErr_Format2(
+            ffi::PyExc_TypeError,
+            c"cannot use '%T' as a HashTable key (%S)",
+            key,
+            exc.as_ptr(),
+        );
+    }
+}
+
+/// The talk's naive hash (`hash_func=None`), defined for int, float and str
+/// keys (and their subclasses, by value): an int hashes to itself, a float
+/// to its floor, a str to its length. An int or a floor beyond 64 bits is
+/// reduced as CPython reduces an int's hash. TypeError for any other key.
+///
+/// # Safety
+/// The GIL is held and `key` is live.
+pub(crate) unsafe fn naive_hash(key: *mut ffi::PyObject) -> Option<i64> {
+    // SAFETY: GIL held, `key` live (caller). For an int instance (a subclass
+    // too) PyLong_AsLongLongAndOverflow reads its digits, calling no Python
+    // code; the base types' tp_hash are C functions that cannot fail; every
+    // field read is of the type its check found.
+    unsafe {
+        if ffi::PyLong_Check(key) != 0 {
+            let mut overflow = 0;
+            let value = ffi::PyLong_AsLongLongAndOverflow(key, &mut overflow);
+            if overflow == 0 {
+                if value == -1 && !ffi::PyErr_Occurred().is_null() {
+                    return None;
+                }
+                return Some(naive_hash_int(value));
+            }
+            let long_hash = ffi::PyLong_Type.tp_hash.expect("int has tp_hash");
+            return Some(long_hash(key) as i64);
+        }
+        if ffi::PyFloat_Check(key) != 0 {
+            return Some(match naive_hash_float(ffi::PyFloat_AS_DOUBLE(key)) {
+                Some(hash) => hash,
+                // A floor beyond 64 bits: the float is that integer already,
+                // and float's own hash of an integral value is the int's.
+                None => {
+                    let float_hash = ffi::PyFloat_Type.tp_hash.expect("float has tp_hash");
+                    float_hash(key) as i64
+                }
+            });
+        }
+        if ffi::PyUnicode_Check(key) != 0 {
+            return Some(naive_hash_str(ffi::PyUnicode_GET_LENGTH(key) as usize));
+        }
+        raise_fmt(
+            ffi::PyExc_TypeError,
+            format_args!(
+                "the naive hash (hash_func=None) is defined for int, float and str keys, not {}",
+                TypeName(key)
+            ),
+        )
+    }
 }
 
 /// Calls a hash function with `key`; its int result reduced as Python
@@ -256,14 +391,15 @@ unsafe fn call_hash_func(func: *mut ffi::PyObject, key: *mut ffi::PyObject) -> O
     let result = unsafe { Strong::from_new(callout::PyObject_CallOneArg(func.as_ptr(), key)) }?;
     // SAFETY: GIL held; `result` is live.
     if unsafe { ffi::PyLong_Check(result.as_ptr()) } == 0 {
-        // SAFETY: GIL held; both objects are live for the message.
+        // SAFETY: GIL held; both objects are live for the message, and no
+        // borrow of any table is alive (Repr calls repr()).
         return unsafe {
-            raise(
+            raise_fmt(
                 ffi::PyExc_TypeError,
-                &format!(
+                format_args!(
                     "hash_func {} must return an int, but returned {}",
-                    repr_of(func.as_ptr()),
-                    type_name(result.as_ptr())
+                    Repr(func.as_ptr()),
+                    TypeName(result.as_ptr())
                 ),
             )
         };
@@ -280,34 +416,4 @@ unsafe fn call_hash_func(func: *mut ffi::PyObject, key: *mut ffi::PyObject) -> O
         return None;
     }
     Some(hash as i64)
-}
-
-/// The builtin hash of a key, as the value the table stores: int's, float's
-/// or str's own hash, also for an instance of a subclass.
-///
-/// The table keeps the value, not the object, and gives the value back
-/// (iteration yields a plain int, float or str). A subclass's `__hash__`
-/// would file the entry where that value can never be found again
-/// (`for k in h: h[k]` would fail), and Python requires objects that compare
-/// equal to hash alike, so for every subclass that keeps that rule this is
-/// what `hash(key)` gives. No Python code runs.
-///
-/// # Safety
-/// `key` is the live object `arg` was made from, and the GIL is held.
-unsafe fn builtin_value_hash(key: *mut ffi::PyObject, arg: &KeyArg) -> i64 {
-    let base = match arg {
-        KeyArg::Int(i) => return python_int_hash(*i),
-        KeyArg::Bool(b) => return i64::from(*b),
-        KeyArg::Big(_) => &raw const ffi::PyLong_Type,
-        KeyArg::Float(_) => &raw const ffi::PyFloat_Type,
-        KeyArg::Str { .. } => &raw const ffi::PyUnicode_Type,
-    };
-    // SAFETY: the base types are static and always have tp_hash; `key` is an
-    // instance of `base` or of a subclass (that is how `arg` was made), which
-    // is what the base's tp_hash reads. None of the three can fail (-1 is
-    // never a hash of theirs), and none runs Python code.
-    unsafe {
-        let tp_hash = (*base).tp_hash.expect("int, float and str have tp_hash");
-        tp_hash(key) as i64
-    }
 }

@@ -43,8 +43,11 @@ use super::hashing::{HashKind, choose_hash_func};
 use super::mapping;
 use super::object::{
     HashTableObject, PyTable, after_change, raise_table_error, register_type, trashcan_drop,
+    trashcan_xdecref, try_box,
 };
-use super::refs::{Strong, none, raise, raise_key_error, repr_of, type_name};
+use super::refs::{
+    Repr, Strong, Text, TypeName, none, raise, raise_fmt, raise_key_error, raise_no_memory,
+};
 use super::trace::{flush as flush_trace, module_call};
 use crate::library::trace::{Level, Origin};
 use crate::trace;
@@ -54,7 +57,8 @@ use crate::trace;
 // ---------------------------------------------------------------------------
 
 /// tp_traverse: visit every object we own a reference to, so the cycle
-/// collector can find cycles through hash_func or through stored values.
+/// collector can find cycles through hash_func or through stored keys and
+/// values.
 // LESSON(no-gc): the build without GC support has no traverse.
 #[cfg(not(feature = "no-gc"))]
 unsafe extern "C" fn hashtable_traverse(
@@ -74,7 +78,11 @@ unsafe extern "C" fn hashtable_traverse(
             }
         }
         if let Some(table) = (*obj).table.as_ref() {
-            for (_, value) in table.iter() {
+            for (key, value) in table.iter() {
+                let r = visit(key.as_ptr(), arg);
+                if r != 0 {
+                    return r;
+                }
                 let r = visit(value.as_ptr(), arg);
                 if r != 0 {
                     return r;
@@ -96,10 +104,12 @@ unsafe extern "C" fn hashtable_clear(slf: *mut ffi::PyObject) -> c_int {
     // deallocated); each pointer is swapped out of the struct before use.
     unsafe {
         let hash_func = std::mem::replace(&mut (*obj).hash_func, null_mut());
+        (*obj).hash_epoch = (*obj).hash_epoch.wrapping_add(1);
         // LESSON(forget-decref): the talk's second bug. Without this line
-        // every table leaks a reference to its hash function.
+        // every table leaks a reference to its hash function. (The release
+        // goes through the trashcan: a hash function can hold another table.)
         #[cfg(not(feature = "forget-decref"))]
-        callout::Py_XDECREF(hash_func);
+        trashcan_xdecref(hash_func);
         #[cfg(feature = "forget-decref")]
         let _ = hash_func;
 
@@ -168,6 +178,7 @@ unsafe extern "C" fn hashtable_new(
             obj.hash_kind = HashKind::Naive;
             obj.max_load = 0.0;
             obj.initial_size = 0;
+            obj.hash_epoch = 0;
         }
         slf
     }
@@ -199,23 +210,29 @@ unsafe fn init_impl(
         hash_func,
         hash_kind,
     } = unsafe { parse_init_args(args, kwds) }?;
-    trace!(
-        Level::Calls,
-        Origin::Module,
-        "init(size={size}, max_load={max_load}, hash_func={})",
+    if crate::library::trace::enabled(Level::Calls) {
         match &hash_func {
-            // SAFETY: GIL held; the hash function is live (we own a reference).
-            Some(f) => unsafe { repr_of(f.as_ptr()) },
-            None => "None".to_owned(),
+            // Repr calls repr() (Python code): no table is borrowed here.
+            Some(f) => trace!(
+                Level::Calls,
+                Origin::Module,
+                "init(size={size}, max_load={max_load}, hash_func={})",
+                Repr(f.as_ptr())
+            ),
+            None => trace!(
+                Level::Calls,
+                Origin::Module,
+                "init(size={size}, max_load={max_load}, hash_func=None)"
+            ),
         }
-    );
-    let table = match PyTable::new(size, max_load) {
-        Ok(table) => Box::into_raw(Box::new(table)),
-        Err(e) => {
-            flush_trace();
-            // SAFETY: GIL held.
-            return unsafe { raise_table_error(e) };
-        }
+    }
+    let table = PyTable::new(size, max_load);
+    flush_trace();
+    let table = match table {
+        // SAFETY: GIL held.
+        Ok(table) => Box::into_raw(unsafe { try_box(table) }?),
+        // SAFETY: GIL held.
+        Err(e) => return unsafe { raise_table_error(e) },
     };
     // SAFETY: `obj` is live. The new state is installed first; the old one
     // is released (which may run arbitrary code) only once the object is
@@ -225,9 +242,10 @@ unsafe fn init_impl(
         let new_func = hash_func.map_or(null_mut(), Strong::into_raw);
         let old_func = std::mem::replace(&mut (*obj).hash_func, new_func);
         (*obj).hash_kind = hash_kind;
+        (*obj).hash_epoch = (*obj).hash_epoch.wrapping_add(1);
         (*obj).initial_size = size;
         after_change(obj);
-        callout::Py_XDECREF(old_func);
+        trashcan_xdecref(old_func);
         if !old_table.is_null() {
             trashcan_drop(Box::from_raw(old_table));
         }
@@ -298,26 +316,26 @@ unsafe fn parse_size(obj: *mut ffi::PyObject) -> Option<usize> {
     // an int subclass too, PyLong_AsLongLongAndOverflow runs no Python code).
     unsafe {
         if ffi::PyLong_Check(obj) == 0 || ffi::PyBool_Check(obj) != 0 {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_TypeError,
-                &format!("size must be a positive int, not {}", type_name(obj)),
+                format_args!("size must be a positive int, not {}", TypeName(obj)),
             );
         }
         let mut overflow = 0;
         let size = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
         if overflow > 0 {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_OverflowError,
-                &format!(
+                format_args!(
                     "size is too large: {} buckets cannot be addressed",
-                    repr_of(obj)
+                    Repr(obj)
                 ),
             );
         }
         if overflow < 0 || size <= 0 {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_ValueError,
-                &format!("size must be a positive int, not {}", repr_of(obj)),
+                format_args!("size must be a positive int, not {}", Repr(obj)),
             );
         }
         match usize::try_from(size) {
@@ -342,9 +360,9 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
         let numeric = ffi::PyFloat_Check(obj) != 0
             || (ffi::PyLong_Check(obj) != 0 && ffi::PyBool_Check(obj) == 0);
         if !numeric {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_TypeError,
-                &format!("max_load must be a float, not {}", type_name(obj)),
+                format_args!("max_load must be a float, not {}", TypeName(obj)),
             );
         }
         let max_load = callout::PyFloat_AsDouble(obj);
@@ -360,9 +378,9 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
             );
         }
         if !(max_load.is_finite() && max_load > 0.0) {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_ValueError,
-                &format!("max_load must be a finite number > 0, not {}", repr_of(obj)),
+                format_args!("max_load must be a finite number > 0, not {}", Repr(obj)),
             );
         }
         Some(max_load)
@@ -377,34 +395,74 @@ unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
 const PICTURE_MAX_BUCKETS: usize = 64;
 
 unsafe extern "C" fn hashtable_repr(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    module_call("repr()");
-    // SAFETY: Python calls tp_repr with the GIL and a live object; its table
-    // is null or live, and only read while the text is made.
-    let text = picture(unsafe { (*slf.cast::<HashTableObject>()).table.as_ref() });
-    // SAFETY: GIL held; a valid UTF-8 buffer of the given length; a new str
-    // or NULL with an exception set.
-    unsafe { ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as ffi::Py_ssize_t) }
+    // SAFETY: Python calls tp_repr with the GIL and a live object.
+    unsafe { repr_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
 }
 
-/// One line per bucket, `[]` followed by a `*` per entry chained there.
-fn picture(table: Option<&PyTable>) -> String {
-    match table {
-        None => "<hashtable.HashTable (uninitialised)>".to_owned(),
-        Some(table) if table.buckets() > PICTURE_MAX_BUCKETS => {
-            let stats = table.stats();
-            format!(
-                "<hashtable.HashTable: {} buckets, load {}, longest chain {}, {} empty buckets \
-                 (picture shown up to {PICTURE_MAX_BUCKETS} buckets)>",
-                stats.buckets, stats.load, stats.longest_chain, stats.empty_buckets
-            )
+/// One line per bucket, `[]` followed by a `*` per entry chained there; a
+/// summary line above [`PICTURE_MAX_BUCKETS`] buckets.
+///
+/// # Safety
+/// The GIL is held; `obj` is a live HashTable.
+unsafe fn repr_impl(obj: *mut HashTableObject) -> Option<Strong> {
+    module_call("repr()");
+    // SAFETY: `obj` is live; its table is null or live, only read while the
+    // text is made (no Python code runs until the str is).
+    let Some(table) = (unsafe { (*obj).table.as_ref() }) else {
+        // SAFETY: GIL held; a new str or NULL.
+        return unsafe {
+            Strong::from_new(ffi::PyUnicode_FromString(
+                c"<hashtable.HashTable (uninitialised)>".as_ptr(),
+            ))
+        };
+    };
+    if table.buckets() > PICTURE_MAX_BUCKETS {
+        let Ok(stats) = table.stats() else {
+            // SAFETY: GIL held.
+            return unsafe { raise_no_memory() };
+        };
+        let text = Text::of(format_args!(
+            "<hashtable.HashTable: {} buckets, load {}, longest chain {}, {} empty buckets \
+             (picture shown up to {PICTURE_MAX_BUCKETS} buckets)>",
+            stats.buckets, stats.load, stats.longest_chain, stats.empty_buckets
+        ));
+        // SAFETY: GIL held; a valid UTF-8 buffer; a new str or NULL.
+        return unsafe { new_str(text.as_str()) };
+    }
+    // At most 64 lines of "[]", stars and a newline: the picture's length is
+    // known before a byte is written, and the buffer is reserved fallibly.
+    let length: usize = table
+        .chain_lengths()
+        .map(|n| n + 3)
+        .sum::<usize>()
+        .saturating_sub(1);
+    let mut picture = String::new();
+    if picture.try_reserve_exact(length).is_err() {
+        // SAFETY: GIL held.
+        return unsafe { raise_no_memory() };
+    }
+    for (i, n) in table.chain_lengths().enumerate() {
+        if i > 0 {
+            picture.push('\n');
         }
-        Some(table) => {
-            let lines: Vec<String> = table
-                .chain_lengths()
-                .map(|n| format!("[]{}", "*".repeat(n)))
-                .collect();
-            lines.join("\n")
-        }
+        picture.push_str("[]");
+        picture.extend(std::iter::repeat_n('*', n));
+    }
+    // SAFETY: GIL held; a valid UTF-8 buffer; a new str or NULL.
+    unsafe { new_str(&picture) }
+}
+
+/// A new str with `text`'s characters, or NULL with an exception set.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn new_str(text: &str) -> Option<Strong> {
+    // SAFETY: GIL held (caller); a valid UTF-8 buffer of the given length.
+    unsafe {
+        Strong::from_new(ffi::PyUnicode_FromStringAndSize(
+            text.as_ptr().cast(),
+            text.len() as ffi::Py_ssize_t,
+        ))
     }
 }
 
@@ -613,8 +671,9 @@ max_load  the largest load proportion (entries / buckets); before an add
 hash_func called with each key, must return an int. The builtin hash by
           default; None for the talk's naive hash (hashtable.naive_hash).
 
-Keys are int, float or str (1, 1.0 and True are one key); values are any
-object. repr() draws the buckets: one line per bucket, [] and a * per entry.";
+Keys are any hashable objects and values any objects, in insertion order,
+compared as dict compares them (1, 1.0 and True are one key). repr() draws
+the buckets: one line per bucket, [] and a * per entry.";
 
 #[cfg(not(feature = "no-gc"))]
 const TYPE_FLAGS: std::ffi::c_ulong = ffi::Py_TPFLAGS_DEFAULT

@@ -1,49 +1,334 @@
-//! Python objects to library keys and back.
+//! Keys: Python objects, kept by the table as the objects themselves.
 //!
-//! The library stores keys natively (it keeps no Python object for a key).
-//! A key comes in as a borrowed object; we convert it to a [`KeyArg`], which
-//! borrows the key's own UTF-8 buffer where it can, so a lookup allocates
-//! nothing.
+//! The table stores a key as a strong reference ([`PyKey`]), as dict does,
+//! and compares keys as dict does: the same object first, then equal hashes
+//! (the library checks those), then `==`. But `==` can run Python code (a
+//! key's `__eq__`), which may change the very table being searched, and no
+//! Rust borrow of the table may be alive while Python code runs. So the
+//! comparison the library calls during a lookup ([`quick_eq`]) only decides
+//! what needs no Python code: the same object; two exact strs, compared by
+//! their characters; two exact ints or floats (or one of each), compared by
+//! value. For anything else it answers [`Verdict::Ask`], and access.rs
+//! compares with `PyObject_RichCompareBool` once the borrow has ended.
+//!
+//! The reading of str and int objects here relies on their layout in
+//! `Python.h`; the layout probe (layout.rs) checks every field and bit used.
 
-use std::ptr::NonNull;
+use std::fmt;
 
 use pyo3_ffi as ffi;
 
-use super::callout;
-use super::refs::{Strong, raise, type_name};
-use crate::library::{BigInt, Key, KeyRef};
+use super::refs::{Strong, TypeName};
+use crate::library::Verdict;
 
-/// A key argument, converted. Lives no longer than the key object it came from.
-pub(crate) enum KeyArg {
-    Int(i64),
-    Bool(bool),
-    Float(f64),
-    Big(BigInt),
-    /// UTF-8 bytes owned by the key object (its cached UTF-8 form), or by
-    /// `owner` (a bytes object) for strings with lone surrogates.
-    Str {
-        ptr: *const u8,
-        len: usize,
-        _owner: Option<Strong>,
-    },
+/// A key as the table stores it: one strong reference to the key object.
+pub(crate) struct PyKey(pub(crate) Strong);
+
+impl PyKey {
+    pub(crate) fn as_ptr(&self) -> *mut ffi::PyObject {
+        self.0.as_ptr()
+    }
 }
 
-impl KeyArg {
-    pub(crate) fn as_key(&self) -> KeyRef<'_> {
-        match self {
-            KeyArg::Int(i) => KeyRef::Int(*i),
-            KeyArg::Bool(b) => KeyRef::Bool(*b),
-            KeyArg::Float(f) => KeyRef::Float(*f),
-            KeyArg::Big(b) => KeyRef::BigInt(b),
-            // SAFETY: `ptr`/`len` describe UTF-8 owned by the key object or by
-            // `_owner`; the caller keeps the key object alive while it uses
-            // this KeyArg (it is a borrowed argument of the running call), and
-            // a str's UTF-8 buffer is immutable for the object's lifetime.
-            KeyArg::Str { ptr, len, .. } => {
-                KeyRef::Str(unsafe { std::slice::from_raw_parts(*ptr, *len) })
+/// The trace lines' picture of a key, made without running Python code (it
+/// is called while the table is borrowed): a str, an int, a float, a bool or
+/// None as `repr` shows it, anything else as `<type>`.
+impl fmt::Display for PyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        ShowKey(self.as_ptr()).fmt(f)
+    }
+}
+
+/// [`PyKey`]'s `Display`, for a borrowed key object (a key argument).
+pub(crate) struct ShowKey(pub(crate) *mut ffi::PyObject);
+
+impl fmt::Display for ShowKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.0;
+        // SAFETY: a ShowKey is made from a live object with the GIL held;
+        // only the fields of exact builtin types are read, as their checks
+        // say they are those types.
+        unsafe {
+            if ffi::PyUnicode_CheckExact(key) != 0 {
+                return show_str(key, f);
+            }
+            if ffi::PyLong_CheckExact(key) != 0 {
+                return match small_int_value(key) {
+                    Some(i) => write!(f, "{i}"),
+                    None => f.write_str("<int beyond 60 bits>"),
+                };
+            }
+            if ffi::PyFloat_CheckExact(key) != 0 {
+                return write!(f, "{:?}", ffi::PyFloat_AS_DOUBLE(key));
+            }
+            if key == ffi::Py_True() || key == ffi::Py_False() {
+                return f.write_str(if key == ffi::Py_True() {
+                    "True"
+                } else {
+                    "False"
+                });
+            }
+            if key == ffi::Py_None() {
+                return f.write_str("None");
             }
         }
+        write!(f, "<{}>", TypeName(key))
     }
+}
+
+/// An exact str as `repr` quotes it (quotes, backslashes and control
+/// characters escaped), cut after 40 characters.
+///
+/// # Safety
+/// `key` is a live exact str and the GIL is held.
+unsafe fn show_str(key: *mut ffi::PyObject, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    // SAFETY: `key` is a live str (caller).
+    let Some(text) = (unsafe { compact_str(key) }) else {
+        return f.write_str("<str>");
+    };
+    let chars = text.chars();
+    let quote = if chars.clone().any(|c| c == '\'') && !chars.clone().any(|c| c == '"') {
+        '"'
+    } else {
+        '\''
+    };
+    use fmt::Write;
+    f.write_char(quote)?;
+    for c in chars.clone().take(40) {
+        match c {
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c if c == quote => {
+                f.write_char('\\')?;
+                f.write_char(c)?;
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\x{:02x}", c as u32)?,
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char(quote)?;
+    if text.len > 40 {
+        f.write_str("...")?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// A key argument, classified once for the comparisons of one lookup
+// ---------------------------------------------------------------------------
+
+/// A borrowed key argument and what [`quick_eq`] may know of it.
+pub(crate) struct Probe {
+    pub(crate) key: *mut ffi::PyObject,
+    pub(crate) class: Class,
+}
+
+/// The exact builtin types whose `==` needs no Python code.
+#[derive(Clone, Copy)]
+pub(crate) enum Class {
+    Str,
+    /// An exact int below 2**60 in magnitude, and its value.
+    Int(i64),
+    Float(f64),
+    Other,
+}
+
+/// Classifies a borrowed key object (no Python code runs).
+///
+/// # Safety
+/// `key` is live and the GIL is held.
+#[inline(always)]
+pub(crate) unsafe fn probe(key: *mut ffi::PyObject) -> Probe {
+    // SAFETY: `key` is live (caller); each field read is of the type the
+    // exact check before it found.
+    let class = unsafe {
+        if ffi::PyUnicode_CheckExact(key) != 0 {
+            Class::Str
+        } else if ffi::PyLong_CheckExact(key) != 0 {
+            small_int_value(key).map_or(Class::Other, Class::Int)
+        } else if ffi::PyFloat_CheckExact(key) != 0 {
+            Class::Float(ffi::PyFloat_AS_DOUBLE(key))
+        } else {
+            Class::Other
+        }
+    };
+    Probe { key, class }
+}
+
+/// The comparison the library calls for a stored key whose hash equals the
+/// probe's: Equal or Different when no Python code is needed to tell,
+/// otherwise Ask (see the file's header).
+///
+/// # Safety
+/// `probe.key` is live and the GIL is held (the stored key is live: the
+/// table owns it).
+#[inline(always)]
+pub(crate) unsafe fn quick_eq(stored: &PyKey, probe: &Probe) -> Verdict {
+    let stored = stored.as_ptr();
+    if stored == probe.key {
+        return Verdict::Equal;
+    }
+    // SAFETY: both objects are live (contract); fields are read only after
+    // the exact type checks.
+    unsafe {
+        match probe.class {
+            Class::Str if ffi::PyUnicode_CheckExact(stored) != 0 => {
+                match str_eq(stored, probe.key) {
+                    Some(true) => Verdict::Equal,
+                    Some(false) => Verdict::Different,
+                    None => Verdict::Ask,
+                }
+            }
+            Class::Int(i) => match stored_number(stored) {
+                Some(Number::Int(j)) => verdict(i == j),
+                Some(Number::Float(g)) => verdict(float_equals_int(g, i)),
+                Some(Number::Str) => Verdict::Different,
+                None => Verdict::Ask,
+            },
+            Class::Float(x) => match stored_number(stored) {
+                Some(Number::Float(g)) => verdict(x == g),
+                Some(Number::Int(j)) => verdict(float_equals_int(x, j)),
+                Some(Number::Str) => Verdict::Different,
+                None => Verdict::Ask,
+            },
+            _ => Verdict::Ask,
+        }
+    }
+}
+
+fn verdict(equal: bool) -> Verdict {
+    if equal {
+        Verdict::Equal
+    } else {
+        Verdict::Different
+    }
+}
+
+/// A stored key of an exact builtin type that a number compares with
+/// without Python code.
+enum Number {
+    Int(i64),
+    Float(f64),
+    /// An exact str: never equal to a number.
+    Str,
+}
+
+/// # Safety
+/// `obj` is live and the GIL is held.
+#[inline(always)]
+unsafe fn stored_number(obj: *mut ffi::PyObject) -> Option<Number> {
+    // SAFETY: as this function's contract.
+    unsafe {
+        if ffi::PyLong_CheckExact(obj) != 0 {
+            small_int_value(obj).map(Number::Int)
+        } else if ffi::PyFloat_CheckExact(obj) != 0 {
+            Some(Number::Float(ffi::PyFloat_AS_DOUBLE(obj)))
+        } else if ffi::PyUnicode_CheckExact(obj) != 0 {
+            Some(Number::Str)
+        } else {
+            None
+        }
+    }
+}
+
+/// Python's `float == int`, exactly (both below 2**60 in magnitude for the
+/// int, so an integral float in that range converts without loss).
+fn float_equals_int(f: f64, i: i64) -> bool {
+    f.fract() == 0.0 && f.abs() < (1u64 << 62) as f64 && f as i64 == i
+}
+
+// ---------------------------------------------------------------------------
+// Reading str and int objects
+// ---------------------------------------------------------------------------
+
+/// The bits of `PyASCIIObject.state` that say "compact" and "ascii": the
+/// bit-fields `compact:1` and `ascii:1` that follow `interned:2` and `kind:3`
+/// in `Include/cpython/unicodeobject.h` (3.9 to 3.15). The layout probe checks
+/// these values against the C compiler's own layout of the bit-field.
+pub(crate) const COMPACT_ASCII_STATE: u32 = 1 << 5 | 1 << 6;
+pub(crate) const COMPACT_STATE: u32 = 1 << 5;
+const ASCII_STATE: u32 = 1 << 6;
+/// `kind:3` (1, 2 or 4 bytes per character) sits at bit 2.
+pub(crate) const KIND_SHIFT: u32 = 2;
+
+/// The characters of a compact str, read in place.
+pub(crate) struct StrData {
+    data: *const u8,
+    /// In characters (code points).
+    pub(crate) len: usize,
+    /// Bytes per character: 1, 2 or 4.
+    kind: usize,
+}
+
+impl StrData {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: a compact str of `len` characters of `kind` bytes each keeps
+        // them right after its header, for as long as the str lives; a
+        // StrData does not outlive the borrowed str it was read from.
+        unsafe { std::slice::from_raw_parts(self.data, self.len * self.kind) }
+    }
+
+    fn chars(&self) -> impl Iterator<Item = char> + Clone + '_ {
+        let bytes = self.bytes();
+        (0..self.len).map(move |i| {
+            let code = match self.kind {
+                1 => u32::from(bytes[i]),
+                2 => u32::from(u16::from_ne_bytes([bytes[2 * i], bytes[2 * i + 1]])),
+                _ => u32::from_ne_bytes([
+                    bytes[4 * i],
+                    bytes[4 * i + 1],
+                    bytes[4 * i + 2],
+                    bytes[4 * i + 3],
+                ]),
+            };
+            char::from_u32(code).unwrap_or('\u{fffd}') // a lone surrogate
+        })
+    }
+}
+
+/// The characters of a compact str (every str made since 3.12, and every
+/// exact str made by current APIs before), or None for a legacy one.
+///
+/// # Safety
+/// `op` is a live str and the GIL is held.
+#[inline(always)]
+pub(crate) unsafe fn compact_str(op: *mut ffi::PyObject) -> Option<StrData> {
+    let header = op.cast::<ffi::PyASCIIObject>();
+    // SAFETY: every str starts with a PyASCIIObject header (caller), whose
+    // `state` and `length` fields the probe located; a compact str's
+    // characters follow its header (PyASCIIObject when ascii, else
+    // PyCompactUnicodeObject), as unicodeobject.h's _PyUnicode_COMPACT_DATA
+    // reads them.
+    unsafe {
+        let state = (*header).state;
+        if state & COMPACT_STATE == 0 {
+            return None;
+        }
+        let data = if state & ASCII_STATE != 0 {
+            header.add(1).cast::<u8>()
+        } else {
+            op.cast::<ffi::PyCompactUnicodeObject>().add(1).cast::<u8>()
+        };
+        Some(StrData {
+            data,
+            len: (*header).length as usize,
+            kind: ((state >> KIND_SHIFT) & 7) as usize,
+        })
+    }
+}
+
+/// Two exact strs compared by their characters, as CPython's `unicode_eq`:
+/// the same length, the same kind and the same bytes. None for a legacy str.
+///
+/// # Safety
+/// Both are live exact strs and the GIL is held.
+#[inline(always)]
+unsafe fn str_eq(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> Option<bool> {
+    // SAFETY: as this function's contract.
+    let (a, b) = unsafe { (compact_str(a)?, compact_str(b)?) };
+    Some(a.len == b.len && a.kind == b.kind && a.bytes() == b.bytes())
 }
 
 /// One digit of an int's magnitude, which CPython stores in base 2**30.
@@ -82,7 +367,7 @@ pub(crate) struct PyLongObject {
 /// # Safety
 /// `key` is an int (PyLong_Check) and the GIL is held.
 #[inline(always)]
-unsafe fn small_int_value(key: *mut ffi::PyObject) -> Option<i64> {
+pub(crate) unsafe fn small_int_value(key: *mut ffi::PyObject) -> Option<i64> {
     let int = key.cast::<PyLongObject>();
     // SAFETY: `key` is an int (caller), whose struct starts as PyLongObject
     // does; only the digits its size says it has are read.
@@ -104,298 +389,5 @@ unsafe fn small_int_value(key: *mut ffi::PyObject) -> Option<i64> {
             _ => return None,
         };
         Some(sign * magnitude)
-    }
-}
-
-/// Converts a borrowed key object; raises TypeError/ValueError for keys the
-/// table cannot hold.
-///
-/// # Safety
-/// `key` is a valid object, the GIL is held, and the key object outlives the
-/// returned `KeyArg`.
-#[inline]
-pub(crate) unsafe fn key_arg(key: *mut ffi::PyObject) -> Option<KeyArg> {
-    // The common keys first, inline in every operation: an exact int of at
-    // most two digits, read from the object, and an exact str (whose UTF-8
-    // is its own data when ASCII). Longer ints take the general path below.
-    // SAFETY: GIL held and `key` valid (caller); `key` is borrowed and only
-    // read; small_int_value gets an int, as PyLong_CheckExact says.
-    unsafe {
-        if ffi::PyLong_CheckExact(key) != 0 {
-            if let Some(value) = small_int_value(key) {
-                return Some(KeyArg::Int(value));
-            }
-        } else if ffi::PyUnicode_CheckExact(key) != 0 {
-            return str_key(key);
-        }
-        key_arg_general(key)
-    }
-}
-
-/// [`key_arg`] for every kind of key.
-///
-/// # Safety
-/// As [`key_arg`].
-#[inline(never)]
-unsafe fn key_arg_general(key: *mut ffi::PyObject) -> Option<KeyArg> {
-    // SAFETY (whole body): GIL held and `key` valid (caller); every call below
-    // takes a borrowed `key` and returns either plain data or a new reference
-    // that is wrapped in `Strong` at once.
-    unsafe {
-        if ffi::PyBool_Check(key) != 0 {
-            return Some(KeyArg::Bool(key == ffi::Py_True()));
-        }
-        if ffi::PyLong_Check(key) != 0 {
-            let mut overflow = 0;
-            let value = ffi::PyLong_AsLongLongAndOverflow(key, &mut overflow);
-            if overflow == 0 {
-                if value == -1 && !ffi::PyErr_Occurred().is_null() {
-                    return None;
-                }
-                return Some(KeyArg::Int(value));
-            }
-            return big_int(key).map(KeyArg::Big);
-        }
-        if ffi::PyFloat_Check(key) != 0 {
-            let value = ffi::PyFloat_AS_DOUBLE(key);
-            if value.is_nan() {
-                return raise(
-                    ffi::PyExc_ValueError,
-                    "NaN cannot be a HashTable key: NaN != NaN, so the table could never find it again",
-                );
-            }
-            return Some(KeyArg::Float(value));
-        }
-        if ffi::PyUnicode_Check(key) != 0 {
-            return str_key(key);
-        }
-        // A type that sets __hash__ = None has this C function as its tp_hash.
-        let hashable = !matches!((*ffi::Py_TYPE(key)).tp_hash, Some(f) if std::ptr::fn_addr_eq(f, ffi::PyObject_HashNotImplemented as ffi::hashfunc));
-        let name = type_name(key);
-        if hashable {
-            raise(
-                ffi::PyExc_TypeError,
-                &format!("HashTable keys must be int, float or str, not {name}"),
-            )
-        } else {
-            raise_unhashable(key)
-        }
-    }
-}
-
-/// Raises the TypeError dict raises for an unhashable key, worded as the
-/// running interpreter's dict words it.
-///
-/// dict hashes the key, and the type's tp_hash (PyObject_HashNotImplemented,
-/// C code) raises TypeError naming the type by its full tp_name
-/// ('hashtable.HashTable'); so hash it too, and let that raise. From 3.14 on
-/// dict wraps a TypeError from hashing: "cannot use 'T' as a dict key
-/// (unhashable type: 'T')", which we say with our own name.
-///
-/// # Safety
-/// The GIL is held; `key` is live and its type's tp_hash raises.
-#[cold]
-pub(crate) unsafe fn raise_unhashable<T>(key: *mut ffi::PyObject) -> Option<T> {
-    // SAFETY: GIL held, `key` live (caller).
-    unsafe {
-        let hash = callout::PyObject_Hash(key);
-        debug_assert_eq!(hash, -1, "an unhashable type's hash fails");
-        #[cfg(Py_3_14)]
-        reword_hash_error(key, c"cannot use '%T' as a HashTable key (%S)");
-    }
-    None
-}
-
-/// dict's rewording on 3.14+ of the exception its hashing of `key` raised:
-/// a TypeError (exactly that type) becomes a new TypeError whose message is
-/// `format` applied to the key and the old exception; any other exception
-/// stays as it was.
-///
-/// # Safety
-/// The GIL is held, an exception is set, and `key` is live.
-#[cfg(Py_3_14)]
-pub(crate) unsafe fn reword_hash_error(key: *mut ffi::PyObject, format: &std::ffi::CStr) {
-    // SAFETY: GIL held (caller). PyErr_GetRaisedException hands us the
-    // exception as a new reference, which Strong releases.
-    unsafe {
-        let Some(exc) = Strong::from_new(ffi::PyErr_GetRaisedException()) else {
-            return;
-        };
-        if ffi::Py_TYPE(exc.as_ptr()) != ffi::PyExc_TypeError.cast() {
-            ffi::PyErr_SetRaisedException(exc.into_raw()); // stolen
-            return;
-        }
-        // Sets the new exception (and returns null).
-        callout::PyErr_Format2(ffi::PyExc_TypeError, format, key, exc.as_ptr());
-    }
-}
-
-/// An int that does not fit in i64, read through its hexadecimal text.
-///
-/// # Safety
-/// `key` is an int and the GIL is held.
-unsafe fn big_int(key: *mut ffi::PyObject) -> Option<BigInt> {
-    // SAFETY: GIL held; PyNumber_ToBase returns a new reference (a str such
-    // as "-0x1f") or NULL with an exception set.
-    let text = unsafe { Strong::from_new(ffi::PyNumber_ToBase(key, 16)) }?;
-    let mut len: ffi::Py_ssize_t = 0;
-    // SAFETY: `text` is a str; its UTF-8 buffer lives as long as `text`.
-    let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut len) };
-    if utf8.is_null() {
-        return None;
-    }
-    // SAFETY: `utf8` points at `len` bytes owned by `text`, alive in this scope.
-    let text = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize) };
-    let (negative, digits) = match text {
-        [b'-', b'0', b'x', digits @ ..] => (true, digits),
-        [b'0', b'x', digits @ ..] => (false, digits),
-        // SAFETY: GIL held.
-        _ => return unsafe { raise(ffi::PyExc_SystemError, "unexpected int.__format__ output") },
-    };
-    match BigInt::from_hex(negative, digits) {
-        Some(big) => Some(big),
-        // SAFETY: GIL held.
-        None => unsafe {
-            raise(
-                ffi::PyExc_SystemError,
-                "int out of i64 range did not parse as a big int",
-            )
-        },
-    }
-}
-
-/// The bits of `PyASCIIObject.state` that say "compact" and "ascii": the
-/// bit-fields `compact:1` and `ascii:1` that follow `interned:2` and `kind:3`
-/// in `Include/cpython/unicodeobject.h` (3.9 to 3.15). The layout probe checks
-/// this value against the C compiler's own layout of the bit-field.
-pub(crate) const COMPACT_ASCII_STATE: u32 = 1 << 5 | 1 << 6;
-
-/// `PyUnicode_IS_COMPACT_ASCII`: the str's characters are ASCII and follow
-/// its header, so they are its UTF-8 too. Written here from the header's
-/// definition because pyo3-ffi declares it only before 3.14 (on 3.14+ the
-/// bit-field is internal to pyo3, not to CPython, whose inline function reads
-/// the same two bits).
-///
-/// # Safety
-/// `op` is a live str.
-#[inline(always)]
-pub(crate) unsafe fn is_compact_ascii(op: *mut ffi::PyObject) -> bool {
-    // SAFETY: every str starts with a PyASCIIObject header (caller), whose
-    // `state` field the probe located.
-    let state = unsafe { (*op.cast::<ffi::PyASCIIObject>()).state };
-    state & COMPACT_ASCII_STATE == COMPACT_ASCII_STATE
-}
-
-/// A str key: its cached UTF-8, or for lone surrogates the "surrogatepass" bytes.
-///
-/// # Safety
-/// `key` is a str and the GIL is held.
-#[inline(always)]
-unsafe fn str_key(key: *mut ffi::PyObject) -> Option<KeyArg> {
-    // SAFETY: GIL held and `key` a str (caller). A compact ASCII str keeps
-    // its characters, which are also its UTF-8, inside the object, unchanged
-    // for its lifetime: no conversion and no call needed.
-    unsafe {
-        if is_compact_ascii(key) {
-            return Some(KeyArg::Str {
-                // The characters follow the PyASCIIObject header.
-                ptr: key.cast::<ffi::PyASCIIObject>().add(1).cast(),
-                len: ffi::PyUnicode_GET_LENGTH(key) as usize,
-                _owner: None,
-            });
-        }
-        str_key_utf8(key)
-    }
-}
-
-/// [`str_key`] for a str that is not compact ASCII: through its UTF-8.
-///
-/// # Safety
-/// As [`str_key`].
-#[inline(never)]
-unsafe fn str_key_utf8(key: *mut ffi::PyObject) -> Option<KeyArg> {
-    let mut len: ffi::Py_ssize_t = 0;
-    // SAFETY: GIL held; the returned buffer is owned by `key` (borrowed).
-    let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(key, &mut len) };
-    if !utf8.is_null() {
-        return Some(KeyArg::Str {
-            ptr: utf8.cast(),
-            len: len as usize,
-            _owner: None,
-        });
-    }
-    // SAFETY: GIL held. Only a lone surrogate makes UTF-8 fail; anything else
-    // (MemoryError) propagates.
-    unsafe {
-        if ffi::PyErr_ExceptionMatches(ffi::PyExc_UnicodeEncodeError) == 0 {
-            return None;
-        }
-        callout::PyErr_Clear();
-    }
-    // SAFETY: GIL held; a new reference to a bytes object, or NULL.
-    let bytes = unsafe {
-        Strong::from_new(ffi::PyUnicode_AsEncodedString(
-            key,
-            c"utf-8".as_ptr(),
-            c"surrogatepass".as_ptr(),
-        ))
-    }?;
-    // SAFETY: `bytes` is a bytes object; its buffer lives as long as `bytes`,
-    // which the KeyArg keeps.
-    let (ptr, len) = unsafe {
-        (
-            ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(),
-            ffi::PyBytes_Size(bytes.as_ptr()) as usize,
-        )
-    };
-    Some(KeyArg::Str {
-        ptr,
-        len,
-        _owner: Some(bytes),
-    })
-}
-
-/// A new reference to a Python object equal to `key`, of the type it was set with.
-///
-/// # Safety
-/// The GIL is held.
-pub(crate) unsafe fn key_object(key: &Key) -> Option<Strong> {
-    // SAFETY (whole body): GIL held (caller); each constructor returns a new
-    // reference or NULL with an exception set, which `from_new` takes over.
-    unsafe {
-        match key {
-            Key::Int(i) => Strong::from_new(ffi::PyLong_FromLongLong(*i)),
-            Key::Bool(b) => Some(Strong::from_borrowed(
-                NonNull::new(if *b { ffi::Py_True() } else { ffi::Py_False() })
-                    .expect("bools exist"),
-            )),
-            Key::Float(f) => Strong::from_new(ffi::PyFloat_FromDouble(*f)),
-            Key::BigInt(b) => {
-                let text = std::ffi::CString::new(b.to_hex()).expect("hex has no NUL");
-                Strong::from_new(ffi::PyLong_FromString(
-                    text.as_ptr(),
-                    std::ptr::null_mut(),
-                    16,
-                ))
-            }
-            Key::Str(s) => str_object(s),
-            Key::ShortStr(s) => str_object(s.as_bytes()),
-        }
-    }
-}
-
-/// A new reference to the str whose UTF-8 ("surrogatepass") bytes are `s`.
-///
-/// # Safety
-/// The GIL is held.
-unsafe fn str_object(s: &[u8]) -> Option<Strong> {
-    // SAFETY: GIL held (caller); `s` is a valid buffer of `s.len()` bytes; a
-    // new reference or NULL with an exception set, which `from_new` takes over.
-    unsafe {
-        Strong::from_new(ffi::PyUnicode_DecodeUTF8(
-            s.as_ptr().cast(),
-            s.len() as ffi::Py_ssize_t,
-            c"surrogatepass".as_ptr(),
-        ))
     }
 }

@@ -7,14 +7,16 @@
 //! `size_of`/`offset_of` of the pyo3-ffi structs, before anything is handed
 //! to the interpreter.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, c_char, c_uint};
 use std::mem::{offset_of, size_of};
 
 use pyo3_ffi as ffi;
 
 #[cfg(Py_3_12)]
 use super::keys::NON_SIZE_BITS;
-use super::keys::{COMPACT_ASCII_STATE, DIGIT_BITS, Digit, PyLongObject};
+use super::keys::{
+    COMPACT_ASCII_STATE, COMPACT_STATE, DIGIT_BITS, Digit, KIND_SHIFT, PyLongObject,
+};
 
 #[repr(C)]
 struct CLayoutEntry {
@@ -25,8 +27,8 @@ struct CLayoutEntry {
 unsafe extern "C" {
     /// Defined in src/layout_probe.c; ends with a NULL name.
     static hashtable_c_layout: [CLayoutEntry; 0];
-    /// Defined in src/layout_probe.c: the compact and ascii bits of a str's state.
-    fn hashtable_c_compact_ascii_state_bits() -> usize;
+    /// Defined in src/layout_probe.c: a str's state with these bit-fields set.
+    fn hashtable_c_str_state(compact: c_uint, ascii: c_uint, kind: c_uint) -> usize;
 }
 
 /// The same quantities, as pyo3-ffi lays them out (names as the probe spells them).
@@ -210,15 +212,23 @@ fn rust_layout() -> Vec<(&'static str, usize)> {
             "offsetof(PyLongObject, ob_digit)",
             offset_of!(PyLongObject, ob_digit),
         ),
-        // What keys.rs assumes of a str object (is_compact_ascii).
+        // What keys.rs assumes of a str object (compact_str).
+        (
+            "offsetof(PyASCIIObject, length)",
+            offset_of!(ffi::PyASCIIObject, length),
+        ),
+        (
+            "offsetof(PyASCIIObject, hash)",
+            offset_of!(ffi::PyASCIIObject, hash),
+        ),
         (
             "offsetof(PyASCIIObject, state)",
             offset_of!(ffi::PyASCIIObject, state),
         ),
         ("sizeof(PyASCIIObject)", size_of::<ffi::PyASCIIObject>()),
         (
-            "value(compact ascii state bits)",
-            COMPACT_ASCII_STATE as usize,
+            "sizeof(PyCompactUnicodeObject)",
+            size_of::<ffi::PyCompactUnicodeObject>(),
         ),
     ]
 }
@@ -239,11 +249,21 @@ pub(crate) fn comparison() -> Vec<(String, usize, Option<usize>)> {
             entry = entry.add(1);
         }
     }
-    let name = "value(compact ascii state bits)";
-    // SAFETY: a plain C function of the probe, with no arguments.
-    let c_value = unsafe { hashtable_c_compact_ascii_state_bits() };
-    let rust_value = rust.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-    rows.push((name.to_owned(), c_value, rust_value));
+    // The str state bits, which only the compiled probe can tell.
+    let states: [(&str, [c_uint; 3], u32); 3] = [
+        (
+            "value(state: compact, ascii)",
+            [1, 1, 0],
+            COMPACT_ASCII_STATE,
+        ),
+        ("value(state: compact)", [1, 0, 0], COMPACT_STATE),
+        ("value(state: kind 4)", [0, 0, 4], 4 << KIND_SHIFT),
+    ];
+    for (name, [compact, ascii, kind], rust_value) in states {
+        // SAFETY: a plain C function of the probe, of three small numbers.
+        let c_value = unsafe { hashtable_c_str_state(compact, ascii, kind) };
+        rows.push((name.to_owned(), c_value, Some(rust_value as usize)));
+    }
     rows
 }
 

@@ -8,18 +8,18 @@
 //! borrow); the iterator is in views.rs.
 
 use std::ffi::c_int;
-use std::ptr::{NonNull, null_mut};
+use std::ptr::null_mut;
 
 use pyo3_ffi as ffi;
 
 use super::access::{insert, lookup, remove};
 use super::callout;
-use super::keys::key_object;
 use super::object::{HashTableObject, PyTable, is_hashtable, require_table};
-use super::refs::{Strong, bool_object, not_implemented, raise_key_error, type_name};
+use super::refs::{
+    Strong, TypeName, bool_object, not_implemented, raise_key_error, raise_no_memory,
+};
 use super::trace::{flush as flush_trace, module_call};
 use super::views::{ViewKind, new_iter};
-use crate::library::Key;
 use crate::library::trace::{Level, Origin};
 use crate::trace;
 
@@ -128,8 +128,7 @@ unsafe fn richcompare_impl(
         Origin::Module,
         "{}(<{}>)",
         if op == ffi::Py_EQ { "__eq__" } else { "__ne__" },
-        // SAFETY: `other` is live (caller).
-        unsafe { type_name(other) }
+        TypeName(other)
     );
     flush_trace();
     // SAFETY: as this function's contract.
@@ -139,32 +138,25 @@ unsafe fn richcompare_impl(
     })
 }
 
-/// Copies of every key and new references to every value, so that code
-/// which runs Python (==, hashing, making key objects) never meets a
-/// borrowed table.
+/// New references to every key and value, in order, so that code which
+/// runs Python (`==`, hashing) never meets a borrowed table.
 ///
 /// # Safety
 /// `table` is a live table and the GIL is held.
-unsafe fn snapshot(table: *mut PyTable) -> Option<Vec<(Key, Strong)>> {
+pub(crate) unsafe fn snapshot(table: *mut PyTable) -> Option<Vec<(Strong, Strong)>> {
     // SAFETY: the borrow lasts for this loop, which runs no Python code
-    // (copying keys is Rust; taking a reference is an INCREF).
+    // (taking a reference is an INCREF).
     let table = unsafe { &*table };
     let mut items = Vec::new();
-    let copied = items.try_reserve_exact(table.len()).is_ok()
-        && table
-            .iter()
-            .all(|(key, value)| match key.as_ref().to_owned() {
-                Ok(key) => {
-                    items.push((key, value.clone_ref()));
-                    true
-                }
-                Err(_) => false,
-            });
-    if !copied {
+    if items.try_reserve_exact(table.len()).is_err() {
         // SAFETY: GIL held (caller).
-        unsafe { callout::PyErr_NoMemory() };
-        return None;
+        return unsafe { raise_no_memory() };
     }
+    items.extend(
+        table
+            .iter()
+            .map(|(key, value)| (key.0.clone_ref(), value.clone_ref())),
+    );
     Some(items)
 }
 
@@ -195,27 +187,32 @@ unsafe fn mapping_equals(
             return Some(Some(false));
         }
         for (key, value) in snapshot(table)? {
-            let key = key_object(&key)?;
             let theirs = if other_is_dict {
                 // As dict's own ==: the dict's entry itself, never its
                 // __getitem__ or __missing__ (Counter, defaultdict would
                 // answer, or even insert, for a key they do not hold).
-                let found = callout::PyDict_GetItemWithError(other, key.as_ptr()); // borrowed
-                match NonNull::new(found) {
-                    Some(found) => Strong::from_borrowed(found),
-                    None if ffi::PyErr_Occurred().is_null() => return Some(Some(false)),
-                    None => return None,
+                let mut found = std::ptr::null_mut();
+                match callout::PyDict_GetItemRef(other, key.as_ptr(), &mut found) {
+                    -1 => return None,
+                    0 => return Some(Some(false)),
+                    _ => Strong::from_new(found)?, // a new reference
+                }
+            } else if other_is_table {
+                // The other table's own entries (with its own hash function),
+                // never a subclass's __getitem__, which may answer for keys
+                // it does not hold: as dict reads a dict subclass.
+                match lookup(other.cast(), "__eq__", key.as_ptr())? {
+                    Some(theirs) => theirs,
+                    None => return Some(Some(false)),
                 }
             } else {
                 // Another mapping: `key in other` first, so that a __getitem__
                 // with a fallback (UserDict's __missing__) is not mistaken for
-                // a value the mapping holds. A HashTable has no fallback.
-                if !other_is_table {
-                    match callout::PySequence_Contains(other, key.as_ptr()) {
-                        -1 => return None,
-                        0 => return Some(Some(false)),
-                        _ => {}
-                    }
+                // a value the mapping holds.
+                match callout::PySequence_Contains(other, key.as_ptr()) {
+                    -1 => return None,
+                    0 => return Some(Some(false)),
+                    _ => {}
                 }
                 let Some(theirs) = Strong::from_new(callout::PyObject_GetItem(other, key.as_ptr()))
                 else {

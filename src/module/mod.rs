@@ -55,7 +55,7 @@ use std::ptr::{NonNull, null_mut};
 use pyo3_ffi as ffi;
 
 use crate::library::trace::{self as library_trace, Level, Origin};
-use refs::{Strong, raise, type_name};
+use refs::{Strong, TypeName, raise, raise_fmt};
 
 /// The deliberate bugs compiled into this build (Cargo features; see
 /// docs/walkthrough.md). A normal build has none.
@@ -84,10 +84,10 @@ unsafe extern "C" fn naive_hash(
 /// # Safety
 /// The GIL is held; `key` is live.
 unsafe fn naive_hash_impl(key: *mut ffi::PyObject) -> Option<Strong> {
-    // SAFETY: GIL held; `key` outlives the KeyArg made from it; a new int or NULL.
+    // SAFETY: GIL held; `key` is live; a new int or NULL.
     unsafe {
-        let arg = keys::key_arg(key)?;
-        Strong::from_new(ffi::PyLong_FromLongLong(arg.as_key().naive_hash()))
+        let hash = hashing::naive_hash(key)?;
+        Strong::from_new(ffi::PyLong_FromLongLong(hash))
     }
 }
 
@@ -104,31 +104,49 @@ unsafe extern "C" fn set_trace(
 /// The GIL is held; `level` is live.
 unsafe fn set_trace_impl(level: *mut ffi::PyObject) -> Option<Strong> {
     // SAFETY: GIL held; `level` is live, and a str when its UTF-8 is read
-    // (a buffer it owns, copied before this returns).
+    // (a buffer it owns, which outlives this function's use of it).
     let name = unsafe {
         if ffi::PyUnicode_Check(level) == 0 {
-            return raise(
+            return raise_fmt(
                 ffi::PyExc_TypeError,
-                &format!("level must be a str, not {}", type_name(level)),
+                format_args!("level must be a str, not {}", TypeName(level)),
             );
         }
         let name = ffi::PyUnicode_AsUTF8(level);
         if name.is_null() {
             return None;
         }
-        CStr::from_ptr(name).to_string_lossy().into_owned()
+        CStr::from_ptr(name).to_str().unwrap_or("")
     };
-    let Some(new) = Level::from_name(&name) else {
+    let Some(new) = Level::from_name(name) else {
         // SAFETY: GIL held.
-        return unsafe { raise(ffi::PyExc_ValueError, &bad_level_message("level", &name)) };
+        return unsafe { raise_bad_level("level", name) };
     };
     // SAFETY: GIL held.
     unsafe { new_str(library_trace::set_level(new).name()) }
 }
 
-fn bad_level_message(what: &str, name: &str) -> String {
-    let known: Vec<String> = Level::NAMES.iter().map(|n| format!("'{n}'")).collect();
-    format!("{what} must be one of {}, not {name:?}", known.join(", "))
+/// ValueError: `what` must be one of the level names, not `name`.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn raise_bad_level<T>(what: &str, name: &str) -> Option<T> {
+    struct Names;
+    impl std::fmt::Display for Names {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            for (i, n) in Level::NAMES.iter().enumerate() {
+                write!(f, "{}'{n}'", if i > 0 { ", " } else { "" })?;
+            }
+            Ok(())
+        }
+    }
+    // SAFETY: GIL held (caller).
+    unsafe {
+        raise_fmt(
+            ffi::PyExc_ValueError,
+            format_args!("{what} must be one of {Names}, not {name:?}"),
+        )
+    }
 }
 
 static mut MODULE_METHODS: [ffi::PyMethodDef; 3] = [
@@ -266,14 +284,7 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
                 library_trace::set_level(level);
             }
             // SAFETY: GIL held (exec is called with it).
-            None => {
-                return unsafe {
-                    raise(
-                        ffi::PyExc_ValueError,
-                        &bad_level_message("HASHTABLE_TRACE", &name),
-                    )
-                };
-            }
+            None => return unsafe { raise_bad_level("HASHTABLE_TRACE", &name) },
         }
     }
     // SAFETY: GIL held (exec is called with it). The types are statics

@@ -6,7 +6,9 @@
 //! - [`after_change`]: what every change of the table ends with (the
 //!   members, then the queued trace lines).
 //! - [`raise_table_error`]: the library's errors as Python exceptions.
-//! - [`trashcan_drop`]: freeing a detached table without deep recursion.
+//! - [`try_box`]: a table on the heap, or MemoryError instead of an abort.
+//! - [`trashcan_drop`], [`trashcan_xdecref`]: freeing a detached table, or
+//!   releasing a reference, without deep recursion.
 //! - [`register_type`], [`type_object`], [`is_hashtable`]: the type, for
 //!   the files below the type's own (mapping.rs and dict_methods.rs must
 //!   recognise and make HashTables, and cannot import the file whose type
@@ -22,13 +24,15 @@ use pyo3_ffi as ffi;
 
 use super::callout;
 use super::hashing::HashKind;
-use super::refs::{Strong, raise};
+use super::keys::PyKey;
+use super::refs::{Strong, raise, raise_no_memory};
 use super::trace::flush as flush_trace;
 use crate::library::{Table, TableError};
 
-/// The library table as the module instantiates it: values are strong
-/// references, released when the table lets go of them.
-pub(crate) type PyTable = Table<Strong>;
+/// The library table as the module instantiates it: keys and values are
+/// strong references to Python objects, released when the table lets go of
+/// them.
+pub(crate) type PyTable = Table<PyKey, Strong>;
 
 /// The per-object struct: the object header, then the talk's fields.
 ///
@@ -51,6 +55,10 @@ pub(crate) struct HashTableObject {
     pub(crate) hash_kind: HashKind,
     /// The size `__init__` was given: `clear()` starts over from it.
     pub(crate) initial_size: usize,
+    /// Changes whenever `hash_func` and `hash_kind` do (`__init__`,
+    /// tp_clear): a hash computed before a change was made by another
+    /// function and must not be used to file or find a key (access.rs).
+    pub(crate) hash_epoch: u64,
 }
 
 /// The table of a HashTable, null when it is not initialised.
@@ -133,32 +141,93 @@ pub(crate) unsafe fn raise_table_error<T>(error: TableError) -> Option<T> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// The trashcan: freeing a detached table
-// ---------------------------------------------------------------------------
-
-thread_local! {
-    /// Whether this thread is freeing a table right now, and the tables
-    /// whose freeing waits for it to finish.
-    static FREEING: Cell<bool> = const { Cell::new(false) };
-    static WAITING: RefCell<Vec<PyTable>> = const { RefCell::new(Vec::new()) };
+/// `Box::new(table)`, or MemoryError: `Box::new` aborts the process when
+/// the allocator refuses, and dict's standard is an exception.
+///
+/// # Safety
+/// The GIL is held.
+pub(crate) unsafe fn try_box(table: PyTable) -> Option<Box<PyTable>> {
+    let layout = std::alloc::Layout::new::<PyTable>();
+    // SAFETY: PyTable is not zero-sized, so `layout` is a valid request.
+    let memory = unsafe { std::alloc::alloc(layout) }.cast::<PyTable>();
+    if memory.is_null() {
+        // The table, whose drop releases nothing yet (it is empty), goes.
+        drop(table);
+        // SAFETY: GIL held (caller).
+        return unsafe { raise_no_memory() };
+    }
+    // SAFETY: `memory` is fresh, aligned and large enough for a PyTable; once
+    // written it is owned by the Box, which frees it with the same layout.
+    unsafe {
+        memory.write(table);
+        Some(Box::from_raw(memory))
+    }
 }
 
-/// Frees a table already detached from its object, releasing its values
-/// (each release may run Python code: `__del__`).
+// ---------------------------------------------------------------------------
+// The trashcan: releasing what a table held without deep recursion
+// ---------------------------------------------------------------------------
+
+/// What a dying or cleared HashTable lets go of (held only to be dropped).
+#[allow(dead_code)] // the fields are read by their Drop, never by name
+enum Garbage {
+    /// A detached table, with its keys and values.
+    Table(Box<PyTable>),
+    /// A reference: the hash function.
+    Ref(Strong),
+}
+
+thread_local! {
+    /// Whether this thread is releasing garbage right now, and the garbage
+    /// whose release waits for it to finish.
+    static FREEING: Cell<bool> = const { Cell::new(false) };
+    static WAITING: RefCell<Vec<Garbage>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Frees a table already detached from its object, releasing its keys and
+/// values (each release may run Python code: `__del__`).
 ///
 /// Releasing a value can free another HashTable, whose values can free
 /// another: a chain of a million nested tables would recurse a million deep
-/// and overflow the C stack. Like CPython's "trashcan" for its containers, a
-/// table freed while another is being freed waits in a list, and the
-/// outermost call frees the waiting ones in a loop.
+/// and overflow the C stack. Like CPython's "trashcan" for its containers,
+/// what a table lets go of while another is being freed waits in a list, and
+/// the outermost call releases the waiting ones in a loop.
 pub(crate) fn trashcan_drop(table: Box<PyTable>) {
+    release(Garbage::Table(table));
+}
+
+/// `Py_XDECREF(obj)` through the same trashcan, for a reference a HashTable
+/// owned (its hash function): a hash function can hold the previous table of
+/// a chain (`operator.itemgetter(t)`, a bound method), so releasing it can
+/// free a table, whose hash function frees the next, a frame each.
+///
+/// # Safety
+/// The GIL is held; `obj` is null or a reference the caller owns and gives up.
+pub(crate) unsafe fn trashcan_xdecref(obj: *mut ffi::PyObject) {
+    // SAFETY: the caller's reference, now the Strong's (released on drop).
+    if let Some(reference) = unsafe { Strong::from_new(obj) } {
+        release(Garbage::Ref(reference));
+    }
+}
+
+fn release(garbage: Garbage) {
     if FREEING.get() {
-        WAITING.with(|w| w.borrow_mut().push(*table));
+        // Waits for the outermost release. If even the list cannot grow
+        // (no memory), it is released now: deeper, but not lost.
+        let waiting = WAITING.with(|w| {
+            let mut w = w.borrow_mut();
+            if w.try_reserve(1).is_ok() {
+                w.push(garbage);
+                None
+            } else {
+                Some(garbage)
+            }
+        });
+        drop(waiting);
         return;
     }
     FREEING.set(true);
-    drop(table);
+    drop(garbage);
     while let Some(next) = WAITING.with(|w| w.borrow_mut().pop()) {
         drop(next);
     }

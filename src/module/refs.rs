@@ -14,7 +14,7 @@
 //! [`none`], [`not_implemented`] and [`bool_object`] are the results that
 //! are not a new object.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::ptr::NonNull;
 
 use pyo3_ffi as ffi;
@@ -105,15 +105,96 @@ pub(crate) fn bool_object(value: bool) -> Strong {
     }
 }
 
+/// An error message or a trace line, formatted on the stack: no heap
+/// allocation, so that reporting an error works when memory has run out. A
+/// text longer than the buffer is cut at a character boundary and ends with
+/// "...". It always keeps room for a terminating NUL.
+pub(crate) struct Text {
+    buf: [u8; Text::CAPACITY],
+    len: usize,
+    cut: bool,
+}
+
+impl Text {
+    /// Bytes of text (the NUL and a cut's "..." fit besides).
+    const CAPACITY: usize = 512;
+
+    pub(crate) fn new() -> Text {
+        Text {
+            buf: [0; Text::CAPACITY],
+            len: 0,
+            cut: false,
+        }
+    }
+
+    /// `format_args!` output as a Text.
+    pub(crate) fn of(args: std::fmt::Arguments<'_>) -> Text {
+        let mut text = Text::new();
+        let _ = std::fmt::Write::write_fmt(&mut text, args);
+        text
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only whole UTF-8 characters are ever copied in, so this never fails.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
+    /// The text with a NUL after it, for the C API. A NUL inside the text
+    /// (from a formatted value) ends it early, as C would read it anyway.
+    pub(crate) fn as_cstr(&mut self) -> &CStr {
+        let end = self.len.min(Text::CAPACITY - 1);
+        self.buf[end] = 0;
+        CStr::from_bytes_until_nul(&self.buf[..=end]).unwrap_or(c"")
+    }
+}
+
+impl std::fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.cut {
+            return Ok(());
+        }
+        // Room for the text, "..." and the NUL.
+        let room = Text::CAPACITY - 4 - self.len;
+        if s.len() <= room {
+            self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+            self.len += s.len();
+            return Ok(());
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.buf[self.len..self.len + end].copy_from_slice(&s.as_bytes()[..end]);
+        self.len += end;
+        self.buf[self.len..self.len + 3].copy_from_slice(b"...");
+        self.len += 3;
+        self.cut = true;
+        Ok(())
+    }
+}
+
 /// Raises `exc` with `message`. Returns `None` so a caller can write
 /// `return raise(...)` from a function returning `Option`.
 ///
 /// # Safety
 /// The GIL is held; `exc` is an exception type.
 pub(crate) unsafe fn raise<T>(exc: *mut ffi::PyObject, message: &str) -> Option<T> {
-    let message = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
+    // SAFETY: as this function's contract.
+    unsafe { raise_fmt(exc, format_args!("{message}")) }
+}
+
+/// Raises `exc` with a formatted message (`format_args!`), made on the stack.
+///
+/// # Safety
+/// The GIL is held; `exc` is an exception type. The arguments' `Display`
+/// may run Python code ([`Repr`]): no borrow of a table may be alive.
+pub(crate) unsafe fn raise_fmt<T>(
+    exc: *mut ffi::PyObject,
+    args: std::fmt::Arguments<'_>,
+) -> Option<T> {
+    let mut message = Text::of(args);
     // SAFETY: GIL held (caller); both pointers are valid for the call.
-    unsafe { callout::PyErr_SetString(exc, message.as_ptr()) };
+    unsafe { callout::PyErr_SetString(exc, message.as_cstr().as_ptr()) };
     None
 }
 
@@ -127,41 +208,55 @@ pub(crate) unsafe fn raise_key_error<T>(key: *mut ffi::PyObject) -> Option<T> {
     None
 }
 
-/// The name of an object's type, as `type(obj).__name__` shows it for builtins.
+/// MemoryError, and `None` for `?`.
 ///
 /// # Safety
-/// `obj` is a valid object and the GIL is held.
-pub(crate) unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
-    // SAFETY: every object has a type, and tp_name is a NUL-terminated string
-    // that lives as long as the type (which `obj` keeps alive).
-    let full = unsafe { CStr::from_ptr((*ffi::Py_TYPE(obj)).tp_name) }.to_string_lossy();
-    // Static types name their module ("hashtable.HashTable"): keep the last part.
-    full.rsplit('.').next().unwrap_or_default().to_owned()
+/// The GIL is held.
+pub(crate) unsafe fn raise_no_memory<T>() -> Option<T> {
+    // SAFETY: GIL held (caller).
+    unsafe { callout::PyErr_NoMemory() };
+    None
 }
 
-/// `repr(obj)` for an error message; a failing repr gives `<TypeName object>`.
-///
-/// # Safety
-/// `obj` is a valid object and the GIL is held.
-pub(crate) unsafe fn repr_of(obj: *mut ffi::PyObject) -> String {
-    // SAFETY: GIL held (caller); `obj` is valid for its type's name.
-    let fallback = || format!("<{} object>", unsafe { type_name(obj) });
-    // SAFETY: GIL held (caller); PyObject_Repr returns a new reference or NULL.
-    let Some(repr) = (unsafe { Strong::from_new(callout::PyObject_Repr(obj)) }) else {
-        // SAFETY: GIL held; drop the repr's exception, we only wanted a message.
-        unsafe { callout::PyErr_Clear() };
-        return fallback();
-    };
-    let mut len: ffi::Py_ssize_t = 0;
-    // SAFETY: `repr` is a str (PyObject_Repr guarantees it); the UTF-8 buffer
-    // it returns lives as long as `repr`, and we copy it before dropping it.
-    let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(repr.as_ptr(), &mut len) };
-    if utf8.is_null() {
-        // SAFETY: GIL held.
-        unsafe { callout::PyErr_Clear() };
-        return fallback();
+/// The name of an object's type, as `type(obj).__name__` shows it for
+/// builtins (static types name their module, "hashtable.HashTable": the last
+/// part is kept). Borrowed from the type, which the object keeps alive.
+pub(crate) struct TypeName(pub(crate) *mut ffi::PyObject);
+
+impl std::fmt::Display for TypeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SAFETY: a TypeName is made from a live object, with the GIL held;
+        // tp_name is a NUL-terminated string that lives as long as the type.
+        let full = unsafe { CStr::from_ptr((*ffi::Py_TYPE(self.0)).tp_name) };
+        let full = full.to_str().unwrap_or("?");
+        f.write_str(full.rsplit('.').next().unwrap_or(full))
     }
-    // SAFETY: `utf8` points at `len` bytes owned by `repr`, alive here.
-    let bytes = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize) };
-    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `repr(obj)` in an error message: a failing repr shows `<TypeName object>`.
+/// Its `Display` calls `repr`, which may run Python code (`__repr__`): use it
+/// where no borrow of a table is alive.
+pub(crate) struct Repr(pub(crate) *mut ffi::PyObject);
+
+impl std::fmt::Display for Repr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let obj = self.0;
+        // SAFETY: a Repr is made from a live object, with the GIL held and no
+        // borrow alive; PyObject_Repr returns a new reference or NULL, and the
+        // UTF-8 buffer of a str lives as long as the str, which outlives its use.
+        unsafe {
+            let Some(repr) = Strong::from_new(callout::PyObject_Repr(obj)) else {
+                callout::PyErr_Clear(); // we only wanted a message
+                return write!(f, "<{} object>", TypeName(obj));
+            };
+            let mut len: ffi::Py_ssize_t = 0;
+            let utf8 = ffi::PyUnicode_AsUTF8AndSize(repr.as_ptr(), &mut len);
+            if utf8.is_null() {
+                callout::PyErr_Clear();
+                return write!(f, "<{} object>", TypeName(obj));
+            }
+            let bytes = std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize);
+            f.write_str(std::str::from_utf8(bytes).unwrap_or("?"))
+        }
+    }
 }

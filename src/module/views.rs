@@ -14,7 +14,6 @@ use pyo3_ffi as ffi;
 
 use super::access::lookup;
 use super::callout;
-use super::keys::key_object;
 use super::object::{HashTableObject, require_table, table_ptr};
 use super::refs::{Strong, raise};
 
@@ -43,7 +42,7 @@ struct IterObject {
     /// Strong reference to the HashTable; null once the iterator is exhausted.
     table_obj: *mut ffi::PyObject,
     kind: ViewKind,
-    /// Slab position to continue from.
+    /// Position in the table's entries (insertion order) to continue from.
     pos: usize,
     version: u64,
     /// The table's length when the iterator was made.
@@ -77,18 +76,23 @@ unsafe fn alloc<T>(tp: *mut ffi::PyTypeObject) -> Option<(Strong, *mut T)> {
 /// # Safety
 /// The GIL is held; `table_obj` is a live HashTable.
 pub(crate) unsafe fn new_iter(table_obj: *mut ffi::PyObject, kind: ViewKind) -> Option<Strong> {
-    // SAFETY: GIL held; `table_obj` is live (caller). The table is only read.
+    // SAFETY: GIL held; `table_obj` is live (caller).
+    unsafe { require_table(table_obj.cast()) }?;
+    // SAFETY: GIL held; ITER_TYPE is ready and makes IterObjects.
+    let (it, fields) = unsafe { alloc::<IterObject>(&raw mut ITER_TYPE) }?;
+    // The table's version is read after the allocation, as dict's iterator
+    // reads its dict's size: up to 3.11 allocating can start a collection
+    // whose finalizers change the table, and the iterator starts on the
+    // table as it is once it exists.
+    // SAFETY: GIL held; `table_obj` is live, and its table only read.
     let (version, len) = unsafe {
         let table = require_table(table_obj.cast())?;
         ((*table).version(), (*table).len())
     };
-    // SAFETY: GIL held; ITER_TYPE is ready and makes IterObjects.
-    let (it, fields) = unsafe { alloc::<IterObject>(&raw mut ITER_TYPE) }?;
     // SAFETY: the new object's fields, written before anyone else can see it;
     // `table_obj` is live, and the iterator takes its own reference.
     unsafe {
-        ffi::Py_INCREF(table_obj);
-        (*fields).table_obj = table_obj;
+        (*fields).table_obj = ffi::compat::Py_NewRef(table_obj);
         (*fields).kind = kind;
         (*fields).pos = 0;
         (*fields).version = version;
@@ -106,25 +110,23 @@ pub(crate) unsafe fn new_view(table_obj: *mut ffi::PyObject, kind: ViewKind) -> 
     let (view, fields) = unsafe { alloc::<ViewObject>(&raw mut VIEW_TYPE) }?;
     // SAFETY: as in new_iter.
     unsafe {
-        ffi::Py_INCREF(table_obj);
-        (*fields).table_obj = table_obj;
+        (*fields).table_obj = ffi::compat::Py_NewRef(table_obj);
         (*fields).kind = kind;
     }
     Some(view)
 }
 
-/// What an iterator of `kind` yields for one entry, as a new reference.
+/// What an iterator of `kind` yields for one entry (new references to its
+/// key and value), as a new reference.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn entry_object(kind: ViewKind, key: &crate::library::Key, value: Strong) -> Option<Strong> {
+unsafe fn entry_object(kind: ViewKind, key: Strong, value: Strong) -> Option<Strong> {
     match kind {
+        ViewKind::Keys => Some(key),
         ViewKind::Values => Some(value),
-        // SAFETY: GIL held (caller).
-        ViewKind::Keys => unsafe { key_object(key) },
         // SAFETY: GIL held (caller); PyTuple_SetItem steals each new reference.
         ViewKind::Items => unsafe {
-            let key = key_object(key)?;
             let pair = Strong::from_new(callout::PyTuple_New(2))?;
             ffi::PyTuple_SetItem(pair.as_ptr(), 0, key.into_raw());
             ffi::PyTuple_SetItem(pair.as_ptr(), 1, value.into_raw());
@@ -183,9 +185,9 @@ unsafe extern "C" fn iter_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
 /// The next key, value or pair; `None` at the end (no exception set) or on
 /// an error (exception set).
 ///
-/// The table is borrowed only to copy one key and take one new reference to
-/// a value; Python objects are made after the borrow ends, since making one
-/// can start a collection whose finalizers could mutate the table.
+/// The table is borrowed only to take new references to one key and one
+/// value; a pair is made after the borrow ends, since making one can start a
+/// collection whose finalizers could mutate the table.
 ///
 /// # Safety
 /// The GIL is held; `it` is a live iterator.
@@ -223,32 +225,13 @@ unsafe fn iter_next_impl(it: *mut IterObject) -> Option<Strong> {
         unsafe { iter_clear(it.cast()) };
         return None;
     };
-    let key = match kind {
-        ViewKind::Values => None,
-        _ => match key.as_ref().to_owned() {
-            Ok(key) => Some(key),
-            // SAFETY: GIL held.
-            Err(_) => return unsafe { raise_no_memory() },
-        },
-    };
-    let value = value.clone_ref();
-    // SAFETY: `it` is live; the borrow of the table ends here.
+    // New references (INCREFs, no Python code); the borrow ends here, before
+    // a tuple is made (making one can start a collection).
+    let (key, value) = (key.0.clone_ref(), value.clone_ref());
+    // SAFETY: `it` is live.
     unsafe { (*it).pos = next };
-    match key {
-        // SAFETY: GIL held.
-        Some(key) => unsafe { entry_object(kind, &key, value) },
-        None => Some(value),
-    }
-}
-
-/// MemoryError, and `None` for `?`.
-///
-/// # Safety
-/// The GIL is held.
-unsafe fn raise_no_memory<T>() -> Option<T> {
-    // SAFETY: GIL held (caller).
-    unsafe { callout::PyErr_NoMemory() };
-    None
+    // SAFETY: GIL held.
+    unsafe { entry_object(kind, key, value) }
 }
 
 // ---------------------------------------------------------------------------
