@@ -162,7 +162,13 @@ def test_decref_borrowed_takes_one_reference_from_builtins_per_table(variants):
 @pytest.mark.skipif(not DEBUG_INTERPRETER, reason="the GC's refcount check: debug interpreter only")
 def test_decref_borrowed_stops_the_debug_interpreter(variants):
     fate = child("TABLES = 100000\n" + MAKE_TABLES, "decref-borrowed", timeout=60)
-    assert fate.signal_name == "SIGABRT", explain(fate)
+    # The failed assertion aborts (SIGABRT) after printing the object, whose
+    # repr runs Python code in the middle of the collection: the repr of
+    # site's `copyright`, `credits` and `license`. Where that code frees a
+    # list (its first __lines: 3.14 and 3.15's site, not 3.11's), the
+    # collector cannot untrack it then, and the printing itself dies of
+    # SIGSEGV, after the assertion's lines.
+    assert fate.signal_name in ("SIGABRT", "SIGSEGV"), explain(fate)
     assert "refcount is too small" in fate.stderr, explain(fate)
     assert "object type name: dict" in fate.stderr, explain(fate)
     # Stopped at the first collection, after ten tables, not a thousand later.
