@@ -149,7 +149,8 @@ CASES = [
     ("equality", filled(), "lambda h: (h == dict.fromkeys(range(20), 'v'), h == h.copy())",
      None, False),
     ("unhashable key (TypeError)", filled(), "lambda h: h.get([])", None, False, "TypeError"),
-    ("a key of the wrong type", filled(), "lambda h: h.get(None)", None, False, "TypeError"),
+    ("a key the naive hash cannot hash (TypeError)", "lambda: HT(hash_func=None)",
+     "lambda h: h.get((1, 2))", None, False, "TypeError"),
     ("wrong argument count", filled(), "lambda h: h.get()", None, False, "TypeError"),
 ]
 
