@@ -156,7 +156,9 @@ Py_DECREF in default_hash_func, a few lines further down in the same
 function, when a previous table was made. That Py_DECREF is the bug: the
 dict was borrowed (PyEval_GetBuiltins), not ours to release; the line
 under LESSON(decref-borrowed) in src/module/hashing.rs. The fixed build makes
-as many tables without a single record.""")
+as many tables without a single record. (A debug interpreter goes on to
+abort at the next Py_DECREF of the freed dict, "negative ref count": after
+memcheck's record, which names the cause.)""")
 
 
 if __name__ == "__main__":
