@@ -19,6 +19,9 @@ import pytest
 import _build  # examples/, put on sys.path by conftest.py
 import _lesson
 
+REFLEAKS_RUN_ONCE = ("every bug runs in a child under gdb, valgrind or tracemalloc; lesson 15's "
+                     "timings and profiles would only be repeated")
+
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
 DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 needs_gdb = pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
