@@ -150,6 +150,14 @@ def run_gdb(variant, python=sys.executable, timeout=300):
     return "\n".join(lines), scripts
 
 
+def not_run(out):
+    """Why gdb could not run the program (ptrace not allowed, say), or None."""
+    if "Breakpoint 1," in out:
+        return None
+    lines = [line for line in out.splitlines() if re.search(r"ptrace|[Ee]rror|denied", line)]
+    return "gdb could not run the program: %s" % ("; ".join(lines[:2]) or "no stop at set")
+
+
 def refcounts(out):
     """{label: count} from the "@@ label: count" lines of run_gdb's output."""
     return {label: int(count) for label, count in re.findall(r"^@@ (.*?): (-?\d+)$", out, re.M)}
@@ -169,6 +177,10 @@ def main():
     _lesson.heading("the forget-incref build under gdb (%s, PYTHONMALLOC=debug)"
                     % _lesson.version())
     out, scripts = run_gdb("forget-incref")
+    if not_run(out):
+        print(out)
+        print(not_run(out))
+        return
     if scripts:
         print("python-gdb.py: %s" % ", ".join(_lesson.portable(s) for s in scripts))
     else:

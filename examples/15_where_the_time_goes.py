@@ -140,6 +140,10 @@ def perf_shares(count=KEYS, python=sys.executable):
         return shares, python_share, note
 
 
+# The interpreter's own code: libpython, or a python binary linked statically.
+INTERPRETER = re.compile(r"^(libpython|python\d)")
+
+
 def main():
     hashtable = _lesson.load()
     hashtable.set_trace("off")
@@ -172,11 +176,13 @@ step per character).""")
     if shares is None:
         print(note)
     else:
-        for dso, percent in sorted(shares.items(), key=lambda item: -item[1])[:5]:
-            print("  %5.1f%%  %s" % (percent, dso))
         module = sum(p for dso, p in shares.items() if dso.startswith("hashtable"))
-        print("the module's own code (hashtable*.so: the table, the glue): %.1f%% of the"
-              " samples" % module)
+        interpreter = sum(p for dso, p in shares.items() if INTERPRETER.match(dso))
+        print("  %5.1f%%  the interpreter (%s): Python code: the loop and talk_hash" % (
+            interpreter, ", ".join(sorted(d for d in shares if INTERPRETER.match(d)))))
+        print("  %5.1f%%  the module (hashtable*.so): the table and its glue" % module)
+        print("  %5.1f%%  the rest (the kernel, libc, the loader)" % (
+            sum(shares.values()) - module - interpreter))
         print(note)
     print("""
 The answer: with the talk's Python hash function most of a set is the

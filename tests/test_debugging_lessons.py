@@ -53,6 +53,8 @@ def section(out, title):
 def test_gdb_walks_back_from_the_crash_to_set_impl():
     twelve = lesson(12)
     out, scripts = twelve.run_gdb("forget-incref")
+    if twelve.not_run(out):
+        pytest.skip(twelve.not_run(out))  # a container without ptrace, say
     # The native frames name the Rust functions and their lines (debug = 1).
     assert re.search(r"#0  hashtable::module::hashtable_type::set_impl \(\) at "
                      r"src/module/hashtable_type\.rs:\d+", out), out
@@ -85,6 +87,8 @@ def test_gdb_fixed_build_returns_self_with_one_more_reference():
     if not twelve.REGISTERS.get(twelve.platform.machine()):
         pytest.skip("the lesson reads registers of x86_64 and aarch64 only")
     out, _scripts = twelve.run_gdb(None)
+    if twelve.not_run(out):
+        pytest.skip(twelve.not_run(out))
     counts = twelve.refcounts(out)
     assert counts["ob_refcnt of what set returns"] == counts["ob_refcnt of self on entry"] + 1, out
     assert "Program received signal" not in out, out
@@ -195,6 +199,7 @@ def test_perf_sees_the_module_and_says_when_python_frames_need_312():
     if shares is None:
         pytest.skip(note)  # perf exists but may not record here (perf_event_paranoid)
     assert any(dso.startswith("hashtable") for dso in shares), shares
+    assert any(fifteen.INTERPRETER.match(dso) for dso in shares), shares
     assert sum(shares.values()) > 90, shares
     if sys.version_info < (3, 12):
         assert python_share is None and "needs 3.12+" in note
