@@ -90,21 +90,32 @@ def profile(hashtable, keys):
     return text.getvalue(), hash_time, set_time
 
 
-# perf records a child that fills tables with talk_hash, nothing else.
+# perf records a child that fills tables with talk_hash, nothing else, for
+# sys.argv[1] seconds: at 999 samples a second, enough samples to count.
 PERF_CHILD = '''
+import time
 sys.path.insert(0, %r)
 from _talk_hash import talk_hash
 hashtable.set_trace("off")
-keys = list(range(int(sys.argv[1])))
-for _ in range(3):
+keys = list(range(10000))
+deadline = time.perf_counter() + float(sys.argv[1])
+while time.perf_counter() < deadline:
     table = hashtable.HashTable(hash_func=talk_hash)
     for key in keys:
         table.set(key, key)
 ''' % _lesson.HERE
+PERF_SECONDS = 1 if _lesson.QUICK else 3
 
 
-def perf_shares(count=KEYS, python=sys.executable):
-    """perf's samples of PERF_CHILD by shared object: ({dso: percent}, the
+def frame_pointers(python=sys.executable):
+    """Whether `python` was compiled keeping frame pointers (its CFLAGS say so)."""
+    code = "import sysconfig; print('-fno-omit-frame-pointer' in (sysconfig.get_config_var('CFLAGS') or ''))"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    return done.stdout.strip() == "True"
+
+
+def perf_shares(seconds=PERF_SECONDS, python=sys.executable):
+    """perf's samples of PERF_CHILD (`seconds` long) by shared object: ({dso: percent}, the
     Python function's inclusive percent or None, a note), or (None, None,
     why not) when perf is missing or not allowed."""
     perf = shutil.which("perf")
@@ -116,7 +127,7 @@ def perf_shares(count=KEYS, python=sys.executable):
         data = os.path.join(tmp, "perf.data")
         cmd = [perf, "record", "-q", "-F", "999", "-o", data] + (["-g"] if py_perf else []) + [
             "--", python] + (["-X", "perf"] if py_perf else []) + [
-            "-c", _lesson.prelude(None) + PERF_CHILD, str(count)]
+            "-c", _lesson.prelude(None) + PERF_CHILD, str(seconds)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if done.returncode != 0 or not os.path.exists(data):
             return None, None, "perf record failed here (exit %d): %s" % (
@@ -135,6 +146,12 @@ def perf_shares(count=KEYS, python=sys.executable):
             found = re.search(r"^\s+([\d.]+)%\s+[\d.]+%\s+\[.\] py::talk_hash:", children, re.M)
             python_share = float(found.group(1)) if found else 0.0
             note = "python -X perf: py::talk_hash is in %.1f%% of the call chains" % python_share
+            if not frame_pointers(python):
+                note += (".\nperf follows frame pointers, and this interpreter was built without"
+                         " them\n(no -fno-omit-frame-pointer in its CFLAGS): its chains stop in"
+                         " the interpreter's\nframes, before the trampoline that names the"
+                         " Python function. CPython's\nperf how-to asks for a build with"
+                         " -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer.")
         if os.environ.get("HASHTABLE_KEEP_PERF"):
             print(report)
         return shares, python_share, note

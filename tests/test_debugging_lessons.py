@@ -195,7 +195,7 @@ def test_cprofile_counts_one_hash_call_per_set(ht):
 @pytest.mark.skipif(shutil.which("perf") is None, reason="perf is not installed")
 def test_perf_sees_the_module_and_says_when_python_frames_need_312():
     fifteen = lesson(15)
-    shares, python_share, note = fifteen.perf_shares(20000)
+    shares, python_share, note = fifteen.perf_shares(1)
     if shares is None:
         pytest.skip(note)  # perf exists but may not record here (perf_event_paranoid)
     assert any(dso.startswith("hashtable") for dso in shares), shares
