@@ -36,7 +36,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 
 import _lesson
 
@@ -90,13 +89,10 @@ def python_gdb_scripts(python=sys.executable):
     """The python-gdb.py files (CPython's gdb extension) that gdb would load
     for `python`: next to the binary or libpython, or under gdb's auto-load
     directory (Debian's python3.X-dbg packages put them there)."""
-    if python == sys.executable:
-        libdir, ldlibrary = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")
-    else:
-        done = subprocess.run([python, "-c", "import sysconfig as s; print(s.get_config_var('LIBDIR'));"
-                               " print(s.get_config_var('LDLIBRARY'))"],
-                              capture_output=True, text=True)
-        libdir, ldlibrary = (done.stdout.split("\n") + ["", ""])[:2]
+    config = ("import sysconfig as s; print(s.get_config_var('LIBDIR')); "
+              "print(s.get_config_var('LDLIBRARY'))")
+    done = subprocess.run([python, "-c", config], capture_output=True, text=True)
+    libdir, ldlibrary = (done.stdout.split("\n") + ["", ""])[:2]
     objfiles = [os.path.realpath(python)]
     if libdir and ldlibrary and ldlibrary.endswith(".so"):
         lib = os.path.join(libdir, ldlibrary)

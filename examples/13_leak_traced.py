@@ -158,8 +158,9 @@ def total_per_call(variant, python, calls=CALLS):
 def run_self(mode, variant, count):
     """This file's child `mode` on `variant`: the child's Fate."""
     _lesson.prepare(variant)
-    code = "import runpy; sys.argv = [%r, %r, %r, %r, '%d']; runpy.run_path(%r, run_name='__main__')" % (
-        __file__, CHILD, mode, variant or "", count, os.path.abspath(__file__))
+    path = os.path.abspath(__file__)
+    code = ("import runpy; sys.argv = %r; runpy.run_path(%r, run_name='__main__')"
+            % ([path, CHILD, mode, variant or "", str(count)], path))
     return _lesson.run_child(code, variant=variant, trace="off", timeout=300)
 
 

@@ -15,7 +15,7 @@ tracks. Debian's suppression file for Python (/usr/lib/valgrind/python3.supp,
 from the python3 package) and tools/valgrind-extra.supp hide CPython's
 known false positives.
 
-    python examples/14_valgrind_memcheck.py      (needs valgrind; HASHTABLE_QUICK=1: the bug build only)
+    python examples/14_valgrind_memcheck.py    (needs valgrind; HASHTABLE_QUICK=1: bug build only)
 
 On your own program: PYTHONMALLOC=malloc valgrind --tool=memcheck
 --suppressions=/usr/lib/valgrind/python3.supp python yourscript.py; read
@@ -24,7 +24,6 @@ often its consequences), and in it the frames of your module: the module
 built with debug info (here `debug = 1` in Cargo.toml's release profile)
 shows file:line.
 """
-import glob
 import os
 import re
 import shutil

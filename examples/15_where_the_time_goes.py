@@ -82,7 +82,7 @@ def profile(hashtable, keys):
     stats = pstats.Stats(profiler, stream=text)
     stats.sort_stats("cumulative").print_stats(6)
     hash_time = set_time = 0.0
-    for (filename, _line, name), (_cc, _nc, _tt, cumtime, _callers) in stats.stats.items():
+    for (_file, _line, name), (_cc, _nc, _tt, cumtime, _callers) in stats.stats.items():
         if name == "talk_hash":
             hash_time += cumtime
         elif "method 'set'" in name and "HashTable" in name:
@@ -109,19 +109,21 @@ PERF_SECONDS = 1 if _lesson.QUICK else 3
 
 def frame_pointers(python=sys.executable):
     """Whether `python` was compiled keeping frame pointers (its CFLAGS say so)."""
-    code = "import sysconfig; print('-fno-omit-frame-pointer' in (sysconfig.get_config_var('CFLAGS') or ''))"
+    code = ("import sysconfig; "
+            "print('-fno-omit-frame-pointer' in (sysconfig.get_config_var('CFLAGS') or ''))")
     done = subprocess.run([python, "-c", code], capture_output=True, text=True)
     return done.stdout.strip() == "True"
 
 
-def perf_shares(seconds=PERF_SECONDS, python=sys.executable):
+def perf_shares(seconds=PERF_SECONDS):
     """perf's samples of PERF_CHILD (`seconds` long) by shared object: ({dso: percent}, the
     Python function's inclusive percent or None, a note), or (None, None,
     why not) when perf is missing or not allowed."""
     perf = shutil.which("perf")
     if perf is None:
         return None, None, "perf: not found (Debian: apt install linux-perf)"
-    _lesson.prepare(None, python)
+    python = sys.executable
+    _lesson.prepare(None)
     py_perf = sys.version_info >= (3, 12)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
@@ -138,7 +140,8 @@ def perf_shares(seconds=PERF_SECONDS, python=sys.executable):
         shares = {}
         for percent, dso in re.findall(r"^\s+([\d.]+)%\s+(\S+)\s*$", report, re.M):
             shares[dso] = shares.get(dso, 0.0) + float(percent)
-        python_share, note = None, "python -X perf needs 3.12+: this is %d.%d" % sys.version_info[:2]
+        python_share = None
+        note = "python -X perf needs 3.12+: this is %d.%d" % sys.version_info[:2]
         if py_perf:
             children = subprocess.run([perf, "report", "-i", data, "--stdio", "--children",
                                        "--sort", "sym", "-g", "none"],
