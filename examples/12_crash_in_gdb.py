@@ -154,6 +154,11 @@ def not_run(out):
     return "gdb could not run the program: %s" % ("; ".join(lines[:2]) or "no stop at set")
 
 
+def py_bt_worked(out):
+    """Whether py-bt printed Python frames in run_gdb's output."""
+    return "Traceback (most recent call first):" in out
+
+
 def refcounts(out):
     """{label: count} from the "@@ label: count" lines of run_gdb's output."""
     return {label: int(count) for label, count in re.findall(r"^@@ (.*?): (-?\d+)$", out, re.M)}
@@ -188,6 +193,9 @@ def main():
     print("not own (stop 1).")
     print()
     print(out)
+    if scripts and not py_bt_worked(out):
+        print("(py-bt found no Python frame: python-gdb.py also needs the interpreter's own"
+              " debug info;\n Debian: apt install python3.X-dbg, or its -dbgsym package)")
     counts = refcounts(out)
 
     _lesson.heading("the fixed build: the same counts")
