@@ -170,6 +170,8 @@ callouts! {
     /// `set(iterable)` (a new, empty set for null): iterates, hashes and
     /// compares the items.
     fn PySet_New(iterable: *mut PyObject) -> *mut PyObject;
+    /// `s.add(key)`: hashes the key (`__hash__`, `__eq__`).
+    fn PySet_Add(set: *mut PyObject, key: *mut PyObject) -> c_int;
     /// `types.GenericAlias(origin, args)`: a new object.
     fn Py_GenericAlias(origin: *mut PyObject, args: *mut PyObject) -> *mut PyObject;
     /// `types.MappingProxyType(mapping)`: a new object.

@@ -5,11 +5,11 @@
 //!
 //! A comparison is answered as dict's `dictview_richcompare` answers it:
 //! lengths first, then "every item of the smaller side is in the other".
-//! An operator builds a set of its left operand (the view, or the iterable
-//! when the view is on the right) and applies the matching in-place set
-//! method with the right operand: `set(left).intersection_update(right)` and
-//! so on, which is what dict's views do for `|`, `-`, `^` (for `&` dict
-//! iterates the smaller side; the result holds the same items).
+//! `|`, `-` and `^` build a set of their left operand (the view, or the
+//! iterable when the view is on the right) and apply the matching in-place
+//! set method with the right operand (`set(left).update(right)` and so on),
+//! as dict's views do; `&` keeps the items of one side found `in` the other,
+//! as dict's does.
 //!
 //! Nothing here borrows a table: every step is an abstract call (len, iter,
 //! `in`), made through callout.rs, that reaches the table through the view's
@@ -162,7 +162,53 @@ macro_rules! set_operator {
     };
 }
 
-set_operator!(view_and, c"intersection_update");
+/// `&`, as dict's views do it: the items of one side that are `in` the
+/// other, iterating the side that is not a view, or the smaller view (so an
+/// item that cannot be hashed is only looked up, never put in a set, unless
+/// it is in the view). A set at least as large as the view does the work
+/// itself (`other.intersection(view)`).
+unsafe extern "C" fn view_and(left: *mut ffi::PyObject, right: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL and two live operands.
+    unsafe { intersection(left, right) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; both operands are live, and one is a view of this module.
+unsafe fn intersection(left: *mut ffi::PyObject, right: *mut ffi::PyObject) -> Option<Strong> {
+    // SAFETY: as this function's contract; every reference made is new and
+    // owned by a Strong; the calls may run Python code (through callout).
+    unsafe {
+        // Python swaps nothing for a reflected `&`: the view may be on the right.
+        let (mut view, mut other) = if is_own_set_view(left) { (left, right) } else { (right, left) };
+        let len_view = length(view)?;
+        if ffi::PySet_CheckExact(other) != 0 && len_view <= length(other)? {
+            let method = Strong::from_new(callout::PyObject_GetAttrString(
+                other,
+                c"intersection".as_ptr(),
+            ))?;
+            return Strong::from_new(callout::PyObject_CallOneArg(method.as_ptr(), view));
+        }
+        if (ffi::PyDictViewSet_Check(other) != 0 || is_own_set_view(other))
+            && length(other)? > len_view
+        {
+            (view, other) = (other, view);
+        }
+        let result = Strong::from_new(callout::PySet_New(null_mut()))?;
+        let iter = Strong::from_new(callout::PyObject_GetIter(other))?;
+        while let Some(item) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
+            match callout::PySequence_Contains(view, item.as_ptr()) {
+                -1 => return None,
+                0 => {}
+                _ => {
+                    if callout::PySet_Add(result.as_ptr(), item.as_ptr()) < 0 {
+                        return None;
+                    }
+                }
+            }
+        }
+        ffi::PyErr_Occurred().is_null().then_some(result)
+    }
+}
 set_operator!(view_or, c"update");
 set_operator!(view_xor, c"symmetric_difference_update");
 set_operator!(view_sub, c"difference_update");
