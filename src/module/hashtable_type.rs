@@ -663,8 +663,11 @@ const fn method_table() -> [ffi::PyMethodDef; METHOD_COUNT + 1] {
 /// No "--" line after the signature: that would make it a text signature,
 /// and a text signature cannot name the builtin `hash` as a default.
 const TYPE_DOC: &std::ffi::CStr = c"HashTable(size=4, max_load=0.5, hash_func=hash)
+HashTable(data, *, size=4, max_load=0.5, hash_func=hash)
 
 A chained hash table: the one of the talk \"Peeking into Python's C API\".
+The one positional argument is the size when it is an int; otherwise it is
+data, a mapping or an iterable of (key, value) pairs, as dict(data).
 
 size      the initial number of buckets (a positive int).
 max_load  the largest load proportion (entries / buckets); before an add
