@@ -37,15 +37,16 @@ unsafe extern "C" fn hashtable_reduce(
     unsafe { reduce_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
 }
 
-/// A tuple made of `items` (new references, stolen by the tuple).
+/// A tuple made of `items` (new references, stolen by the tuple). An array,
+/// not a Vec: nothing here may allocate with Rust's aborting allocator.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn tuple_of(items: Vec<Strong>) -> Option<Strong> {
+unsafe fn tuple_of<const N: usize>(items: [Strong; N]) -> Option<Strong> {
     // SAFETY: GIL held (caller); PyTuple_SetItem steals each new reference
     // (it fails only on a bad index).
     unsafe {
-        let tuple = Strong::from_new(callout::PyTuple_New(items.len() as ffi::Py_ssize_t))?;
+        let tuple = Strong::from_new(callout::PyTuple_New(N as ffi::Py_ssize_t))?;
         for (i, item) in items.into_iter().enumerate() {
             ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_raw());
         }
@@ -72,7 +73,7 @@ unsafe fn reduce_impl(obj: *mut HashTableObject) -> Option<Strong> {
         let entries = snapshot(table)?;
         let items = Strong::from_new(callout::PyList_New(entries.len() as ffi::Py_ssize_t))?;
         for (i, (key, value)) in entries.into_iter().enumerate() {
-            let pair = tuple_of(vec![key, value])?;
+            let pair = tuple_of([key, value])?;
             ffi::PyList_SetItem(items.as_ptr(), i as ffi::Py_ssize_t, pair.into_raw());
         }
         let instance_dict = if ffi::Py_TYPE(slf) == super::object::type_object() {
@@ -80,7 +81,7 @@ unsafe fn reduce_impl(obj: *mut HashTableObject) -> Option<Strong> {
         } else {
             Strong::from_new(callout::PyObject_GetAttrString(slf, c"__dict__".as_ptr()))?
         };
-        let state = tuple_of(vec![
+        let state = tuple_of([
             Strong::from_new(ffi::PyLong_FromSize_t(initial_size))?,
             Strong::from_new(ffi::PyLong_FromSize_t(buckets))?,
             Strong::from_new(ffi::PyFloat_FromDouble(max_load))?,
@@ -94,7 +95,7 @@ unsafe fn reduce_impl(obj: *mut HashTableObject) -> Option<Strong> {
             c"__newobj__".as_ptr(),
         ))?;
         let cls = Strong::from_borrowed(NonNull::new_unchecked(ffi::Py_TYPE(slf).cast()));
-        tuple_of(vec![newobj, tuple_of(vec![cls])?, state])
+        tuple_of([newobj, tuple_of([cls])?, state])
     }
 }
 

@@ -350,6 +350,11 @@ unsafe fn iter_reduce_impl(it: *mut IterObject) -> Option<Strong> {
                     table.next_entry(pos)
                 };
                 let Some((next, key, value)) = step else { break };
+                // Reserved above; a push never allocates with Rust's aborting
+                // allocator, even if `remaining` were short.
+                if left.len() == left.capacity() && left.try_reserve(1).is_err() {
+                    return crate::module::refs::raise_no_memory();
+                }
                 left.push((key.0.clone_ref(), value.clone_ref()));
                 pos = next;
             }
