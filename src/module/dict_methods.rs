@@ -169,7 +169,10 @@ unsafe fn update_impl(
 ///
 /// # Safety
 /// `obj` is a live HashTable, `other` a live object, and the GIL is held.
-pub(crate) unsafe fn update_from(obj: *mut HashTableObject, other: *mut ffi::PyObject) -> Option<()> {
+pub(crate) unsafe fn update_from(
+    obj: *mut HashTableObject,
+    other: *mut ffi::PyObject,
+) -> Option<()> {
     // SAFETY: as this function's contract.
     unsafe {
         match keys_method(other)? {

@@ -42,13 +42,13 @@ use super::dict_methods::{DICT_METHODS, update_from};
 use super::hashing::{HashKind, choose_hash_func};
 use super::mapping;
 use super::object::{
-    HashTableObject, PyTable, after_change, install, raise_table_error, register_type, trashcan_drop,
-    trashcan_xdecref, try_box,
+    HashTableObject, PyTable, after_change, install, raise_table_error, register_type,
+    trashcan_drop, try_box,
 };
 use super::pickling::PICKLE_METHODS;
 use super::refs::{Repr, Strong, Text, none, raise_fmt, raise_key_error, raise_no_memory};
-use super::union;
 use super::trace::{flush as flush_trace, module_call};
+use super::union;
 use crate::library::trace::{Level, Origin};
 use crate::trace;
 
@@ -109,7 +109,7 @@ unsafe extern "C" fn hashtable_clear(slf: *mut ffi::PyObject) -> c_int {
         // every table leaks a reference to its hash function. (The release
         // goes through the trashcan: a hash function can hold another table.)
         #[cfg(not(feature = "forget-decref"))]
-        trashcan_xdecref(hash_func);
+        super::object::trashcan_xdecref(hash_func);
         #[cfg(feature = "forget-decref")]
         let _ = hash_func;
 
@@ -276,7 +276,11 @@ unsafe fn parse_init_args(args: *mut ffi::PyObject, kwds: *mut ffi::PyObject) ->
     // SAFETY: GIL held; `args` is a tuple, whose items are borrowed from it.
     let (data, numbers) = unsafe {
         let nargs = ffi::PyTuple_Size(args);
-        let first = if nargs > 0 { ffi::PyTuple_GetItem(args, 0) } else { null_mut() };
+        let first = if nargs > 0 {
+            ffi::PyTuple_GetItem(args, 0)
+        } else {
+            null_mut()
+        };
         if first.is_null() || ffi::PyLong_Check(first) != 0 {
             (None, Strong::from_borrowed(NonNull::new_unchecked(args)))
         } else if nargs > 1 {
@@ -288,7 +292,10 @@ unsafe fn parse_init_args(args: *mut ffi::PyObject, kwds: *mut ffi::PyObject) ->
                 ),
             );
         } else {
-            (NonNull::new(first), Strong::from_new(callout::PyTuple_New(0))?)
+            (
+                NonNull::new(first),
+                Strong::from_new(callout::PyTuple_New(0))?,
+            )
         }
     };
     // SAFETY: as above.

@@ -75,9 +75,10 @@ unsafe fn call_missing(
     // and `key` (it fails only on a bad index).
     unsafe {
         let cls = ffi::Py_TYPE(obj.cast()).cast::<ffi::PyObject>();
-        let Some(missing) =
-            Strong::from_new(callout::PyObject_GetAttrString(cls, c"__missing__".as_ptr()))
-        else {
+        let Some(missing) = Strong::from_new(callout::PyObject_GetAttrString(
+            cls,
+            c"__missing__".as_ptr(),
+        )) else {
             if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) == 0 {
                 return None;
             }
@@ -87,7 +88,11 @@ unsafe fn call_missing(
         let args = Strong::from_new(callout::PyTuple_New(2))?;
         ffi::PyTuple_SetItem(args.as_ptr(), 0, ffi::compat::Py_NewRef(obj.cast()));
         ffi::PyTuple_SetItem(args.as_ptr(), 1, ffi::compat::Py_NewRef(key));
-        Strong::from_new(callout::PyObject_CallObject(missing.as_ptr(), args.as_ptr())).map(Some)
+        Strong::from_new(callout::PyObject_CallObject(
+            missing.as_ptr(),
+            args.as_ptr(),
+        ))
+        .map(Some)
     }
 }
 

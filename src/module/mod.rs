@@ -361,8 +361,10 @@ unsafe fn register_with(
     // reference.
     unsafe {
         let base = Strong::from_new(callout::PyObject_GetAttrString(abc, name.as_ptr()))?;
-        let register =
-            Strong::from_new(callout::PyObject_GetAttrString(base.as_ptr(), c"register".as_ptr()))?;
+        let register = Strong::from_new(callout::PyObject_GetAttrString(
+            base.as_ptr(),
+            c"register".as_ptr(),
+        ))?;
         Strong::from_new(callout::PyObject_CallOneArg(register.as_ptr(), tp.cast()))?;
     }
     Some(())

@@ -30,8 +30,8 @@ use super::callout;
 use super::hashing::HashKind;
 use super::keys::PyKey;
 use super::refs::{Strong, raise, raise_no_memory};
-use super::trace::module_call;
 use super::trace::flush as flush_trace;
+use super::trace::module_call;
 use crate::library::{Table, TableError};
 
 /// The library table as the module instantiates it: keys and values are

@@ -148,8 +148,10 @@ unsafe fn setstate_impl(obj: *mut HashTableObject, state: *mut ffi::PyObject) ->
                 obj.cast(),
                 c"__dict__".as_ptr(),
             ))?;
-            let update =
-                Strong::from_new(callout::PyObject_GetAttrString(own.as_ptr(), c"update".as_ptr()))?;
+            let update = Strong::from_new(callout::PyObject_GetAttrString(
+                own.as_ptr(),
+                c"update".as_ptr(),
+            ))?;
             Strong::from_new(callout::PyObject_CallOneArg(update.as_ptr(), instance_dict))?;
         }
         Some(none())

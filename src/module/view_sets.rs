@@ -43,7 +43,9 @@ pub(crate) fn register_set_views(keys: *mut ffi::PyTypeObject, items: *mut ffi::
 unsafe fn is_own_set_view(obj: *mut ffi::PyObject) -> bool {
     // SAFETY: `obj` is live (caller), so its type is.
     let tp = unsafe { ffi::Py_TYPE(obj) };
-    SET_VIEW_TYPES.iter().any(|t| t.load(Ordering::Relaxed) == tp)
+    SET_VIEW_TYPES
+        .iter()
+        .any(|t| t.load(Ordering::Relaxed) == tp)
 }
 
 /// What dict's views compare with: a set, a frozenset, dict's keys or items
@@ -167,7 +169,10 @@ macro_rules! set_operator {
 /// item that cannot be hashed is only looked up, never put in a set, unless
 /// it is in the view). A set at least as large as the view does the work
 /// itself (`other.intersection(view)`).
-unsafe extern "C" fn view_and(left: *mut ffi::PyObject, right: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn view_and(
+    left: *mut ffi::PyObject,
+    right: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called with the GIL and two live operands.
     unsafe { intersection(left, right) }.map_or(null_mut(), Strong::into_raw)
 }
@@ -179,7 +184,11 @@ unsafe fn intersection(left: *mut ffi::PyObject, right: *mut ffi::PyObject) -> O
     // owned by a Strong; the calls may run Python code (through callout).
     unsafe {
         // Python swaps nothing for a reflected `&`: the view may be on the right.
-        let (mut view, mut other) = if is_own_set_view(left) { (left, right) } else { (right, left) };
+        let (mut view, mut other) = if is_own_set_view(left) {
+            (left, right)
+        } else {
+            (right, left)
+        };
         let len_view = length(view)?;
         if ffi::PySet_CheckExact(other) != 0 && len_view <= length(other)? {
             let method = Strong::from_new(callout::PyObject_GetAttrString(
@@ -256,8 +265,6 @@ unsafe fn isdisjoint_impl(slf: *mut ffi::PyObject, other: *mut ffi::PyObject) ->
                 _ => return Some(bool_object(false)),
             }
         }
-        ffi::PyErr_Occurred()
-            .is_null()
-            .then(|| bool_object(true))
+        ffi::PyErr_Occurred().is_null().then(|| bool_object(true))
     }
 }

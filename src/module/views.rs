@@ -267,7 +267,7 @@ unsafe fn iter_next_impl(it: *mut IterObject) -> Option<Strong> {
 ///
 /// # Safety
 /// `it` is a live iterator.
-unsafe fn unchanged<'t>(it: *mut IterObject, table: Option<&'t PyTable>) -> Option<&'t PyTable> {
+unsafe fn unchanged(it: *mut IterObject, table: Option<&PyTable>) -> Option<&PyTable> {
     // SAFETY: `it` is live (caller).
     let version = unsafe { (*it).version };
     table.filter(|t| t.version() == version)
@@ -349,7 +349,9 @@ unsafe fn iter_reduce_impl(it: *mut IterObject) -> Option<Strong> {
                 } else {
                     table.next_entry(pos)
                 };
-                let Some((next, key, value)) = step else { break };
+                let Some((next, key, value)) = step else {
+                    break;
+                };
                 // Reserved above; a push never allocates with Rust's aborting
                 // allocator, even if `remaining` were short.
                 if left.len() == left.capacity() && left.try_reserve(1).is_err() {
@@ -387,13 +389,17 @@ unsafe fn iter_reduce_impl(it: *mut IterObject) -> Option<Strong> {
 static mut ITER_METHODS: [ffi::PyMethodDef; 3] = [
     ffi::PyMethodDef {
         ml_name: c"__length_hint__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: iter_length_hint },
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: iter_length_hint,
+        },
         ml_flags: ffi::METH_NOARGS,
         ml_doc: c"Private method returning an estimate of len(list(it)).".as_ptr(),
     },
     ffi::PyMethodDef {
         ml_name: c"__reduce__".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: iter_reduce },
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: iter_reduce,
+        },
         ml_flags: ffi::METH_NOARGS,
         ml_doc: c"Return state information for pickling.".as_ptr(),
     },
@@ -562,7 +568,9 @@ static mut VIEW_AS_SEQUENCE: ffi::PySequenceMethods = ffi::PySequenceMethods {
 
 const REVERSED_METHOD: ffi::PyMethodDef = ffi::PyMethodDef {
     ml_name: c"__reversed__".as_ptr(),
-    ml_meth: ffi::PyMethodDefPointer { PyCFunction: view_reversed },
+    ml_meth: ffi::PyMethodDefPointer {
+        PyCFunction: view_reversed,
+    },
     ml_flags: ffi::METH_NOARGS,
     ml_doc: c"Return a reverse iterator over the view.".as_ptr(),
 };
@@ -572,15 +580,19 @@ static mut SET_VIEW_METHODS: [ffi::PyMethodDef; 3] = [
     REVERSED_METHOD,
     ffi::PyMethodDef {
         ml_name: c"isdisjoint".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: view_isdisjoint },
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: view_isdisjoint,
+        },
         ml_flags: ffi::METH_O,
-        ml_doc: c"Return True if the view and the given iterable have a null intersection.".as_ptr(),
+        ml_doc: c"Return True if the view and the given iterable have a null intersection."
+            .as_ptr(),
     },
     ffi::PyMethodDef::zeroed(),
 ];
 
 /// The values view: `__reversed__` only.
-static mut VALUES_VIEW_METHODS: [ffi::PyMethodDef; 2] = [REVERSED_METHOD, ffi::PyMethodDef::zeroed()];
+static mut VALUES_VIEW_METHODS: [ffi::PyMethodDef; 2] =
+    [REVERSED_METHOD, ffi::PyMethodDef::zeroed()];
 
 static mut VIEW_GETSET: [ffi::PyGetSetDef; 2] = [
     ffi::PyGetSetDef {
