@@ -46,6 +46,9 @@ use super::object::{
     trashcan_drop, try_box,
 };
 use super::pickling::PICKLE_METHODS;
+// The talk's second lesson removes the one use (tp_clear's release).
+#[cfg(not(feature = "forget-decref"))]
+use super::object::trashcan_xdecref;
 use super::refs::{Repr, Strong, Text, none, raise_fmt, raise_key_error, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
 use super::union;
@@ -109,7 +112,7 @@ unsafe extern "C" fn hashtable_clear(slf: *mut ffi::PyObject) -> c_int {
         // every table leaks a reference to its hash function. (The release
         // goes through the trashcan: a hash function can hold another table.)
         #[cfg(not(feature = "forget-decref"))]
-        super::object::trashcan_xdecref(hash_func);
+        trashcan_xdecref(hash_func);
         #[cfg(feature = "forget-decref")]
         let _ = hash_func;
 
