@@ -155,6 +155,25 @@ CASES = [
     ("a key the naive hash cannot hash (TypeError)", "lambda: HT(hash_func=None)",
      "lambda h: h.get((1, 2))", None, False, "TypeError"),
     ("wrong argument count", filled(), "lambda h: h.get()", None, False, "TypeError"),
+    # The rest of dict's protocol (tests/test_dict_protocol.py).
+    ("construction from data", "lambda: HT()", "lambda h: HT({'a': 1, 'b': 2}, size=2)", None,
+     False),
+    ("|", filled(), "lambda h: h | {'a': 1}", None, False),
+    ("reflected |", filled(), "lambda h: {'a': 1} | h", None, False),
+    ("|=", filled(), "lambda h: h.__ior__([('a', 1), ('b', 2)])",
+     "lambda d: d.update([('a', 1), ('b', 2)])", True),
+    ("view set operations", filled(), "lambda h: (h.keys() & {1, 'x'}, [(1, 'v')] ^ h.items(), "
+     "h.keys() - [2], h.keys() | {'y'}, h.items().isdisjoint([(3, 'v')]))", None, False),
+    ("view comparisons", filled(), "lambda h: (h.keys() == set(range(20)), h.items() <= set())",
+     None, False),
+    ("reversed", filled(), "lambda h: (list(reversed(h)), list(reversed(h.items())))", None,
+     False),
+    ("pickle round trip", filled(), "lambda h: __import__('pickle').loads("
+     "__import__('pickle').dumps(h))", None, False),
+    ("iterator pickling", filled(), "lambda h: (iter(h.items()).__reduce__(), "
+     "reversed(h).__length_hint__())", None, False),
+    ("__sizeof__ and GenericAlias", filled(), "lambda h: (h.__sizeof__(), HT[str, int])", None,
+     False),
 ]
 
 
@@ -164,7 +183,9 @@ CASES = [
 # all: lookups and changes that need no new memory.)
 MUST_RAISE = {"construction", "construction, a Python hash function", "re-initialisation",
               "fromkeys", "copy", "clear", "repr", "repr of a large table", "stats",
-              "update from a dict", "views", "equality"}
+              "update from a dict", "views", "equality", "construction from data", "|",
+              "reflected |", "view set operations", "reversed", "pickle round trip",
+              "iterator pickling"}
 
 
 @pytest.mark.parametrize("level", ["off", "lifecycle", "calls"])

@@ -374,3 +374,60 @@ def test_no_leak_with_uninitialised_tables():
             pass
 
     assert leak_per_iteration(body) < 0.5
+
+
+class Missing(HashTable):
+    def __missing__(self, key):
+        return key
+
+
+def test_the_rest_of_dicts_protocol_keeps_counts():
+    """Every operation of tests/test_dict_protocol.py, and its error paths,
+    repeated: the key, the value and the hash function end where they began."""
+    import copy
+    import pickle
+
+    key, value, hf = fresh_keys()[0], object(), Hasher()
+    h = HashTable(hash_func=hf)
+    h[key] = value
+    m = Missing()
+
+    def attempt(op):
+        with contextlib.suppress(TypeError, ValueError, RuntimeError):
+            op()
+
+    ops = [
+        lambda: h.keys() & {key}, lambda: {key} & h.keys(), lambda: h.items() | [(key, 1)],
+        lambda: [key] - h.keys(), lambda: h.items() ^ {(key, value)},
+        lambda: h.keys() == {key}, lambda: h.items() <= {(key, value)}, lambda: h.keys() > set(),
+        lambda: h.keys().isdisjoint([key]), lambda: h.items().isdisjoint(h.items()),
+        lambda: list(reversed(h)), lambda: list(reversed(h.items())),
+        lambda: h | {key: value}, lambda: {key: value} | h, lambda: HashTable([(key, value)]),
+        lambda: HashTable({key: value}, hash_func=hf), lambda: h.keys().mapping[key],
+        lambda: copy.copy(h), lambda: copy.deepcopy(h), lambda: pickle.loads(pickle.dumps(h)),
+        lambda: iter(h.items()).__reduce__(), lambda: pickle.dumps(reversed(h.values())),
+        lambda: iter(h).__length_hint__(), lambda: h.__sizeof__(), lambda: HashTable[str, int],
+        lambda: m[key], lambda: Missing.fromkeys([key], value),
+        # Error paths.
+        lambda: h.keys() & 5, lambda: h | 1, lambda: h.update(**{1: value}),
+        lambda: HashTable(nope=value), lambda: HashTable([(key, value, 3)]),
+        lambda: HashTable().__setstate__((0, 4, 0.5, hf, [(key, value)], None)),
+        lambda: HashTable().__setstate__((4, 4, 0.5, hf, [(key, value)], None)),
+    ]
+
+    def inplace():
+        t = HashTable(hash_func=hf)
+        t |= [(key, value)]
+        t |= {key: value}
+        return t
+
+    ops.append(inplace)
+    for op in ops:
+        attempt(op)
+    gc.collect()
+    before = (rc(key), rc(value), rc(hf))
+    for _ in range(20):
+        for op in ops:
+            attempt(op)
+    gc.collect()
+    assert (rc(key), rc(value), rc(hf)) == before

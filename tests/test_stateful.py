@@ -14,7 +14,9 @@ Run time is bounded for CI by the "ci" profile; for a longer hunt:
 """
 import collections
 import math
+import operator
 import os
+import pickle
 
 import pytest
 from hypothesis import HealthCheck, settings, strategies as st
@@ -196,6 +198,72 @@ class SideBySide(RuleBasedStateMachine):
         other = dict(self.d)
         other["not there"] = 1
         assert self.h != other and not (self.h == other)
+
+    @rule(other=st.lists(keys, max_size=6), other_pairs=pairs,
+          op=st.sampled_from([operator.and_, operator.or_, operator.sub, operator.xor]),
+          reflected=st.booleans(), as_set=st.booleans())
+    def view_set_operations(self, other, other_pairs, op, reflected, as_set):
+        for view, operand in (("keys", other), ("items", other_pairs)):
+            h_view, d_view = getattr(self.h, view)(), getattr(self.d, view)()
+            if as_set:
+                operand = outcome(set, operand)
+                if operand[0] != "ok":
+                    continue  # unhashable values: no set to start with
+                operand = operand[1]
+
+            def apply(v):
+                return outcome(lambda: op(operand, v) if reflected else op(v, operand))
+            self.same(lambda: apply(h_view), lambda: apply(d_view))
+            self.same(lambda: outcome(h_view.isdisjoint, operand),
+                      lambda: outcome(d_view.isdisjoint, operand))
+        COUNTS[self.hash_func]["view set operations"] += 1
+
+    @rule(other=st.lists(keys, max_size=6), whole=st.booleans())
+    def view_comparisons(self, other, whole):
+        other = set(other) | (set(self.d) if whole else set())
+        for op in (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge):
+            self.same(lambda: op(self.h.keys(), other), lambda: op(self.d.keys(), other))
+            self.same(lambda: op(other, self.h.keys()), lambda: op(other, self.d.keys()))
+        assert self.h.items() == self.d.items() and self.d.items() == self.h.items()
+
+    @rule(items=pairs, form=st.sampled_from(["dict", "pairs", "table"]))
+    def inplace_or(self, items, form):
+        for key, _ in items:
+            self.grow_for(key)
+            self.d.setdefault(key, None)
+        arg = {"dict": dict, "pairs": list, "table": HashTable}[form](items)
+        before = self.h
+        self.h |= arg
+        assert self.h is before
+        self.d |= dict(items)
+
+    @rule(items=pairs, reflected=st.booleans())
+    def or_(self, items, reflected):
+        other = dict(items)
+        if reflected:
+            got, expected = other | self.h, other | self.d
+        else:
+            got, expected = self.h | other, self.d | other
+        assert type(got) is HashTable
+        assert list(got.items()) == list(expected.items())
+        assert (got.max_load, got.hash_func) == (self.h.max_load, self.h.hash_func)
+
+    @rule()
+    def reversed_(self):
+        for make in (lambda m: m, lambda m: m.keys(), lambda m: m.values(), lambda m: m.items()):
+            assert list(reversed(make(self.h))) == list(reversed(make(self.d)))
+
+    @rule(protocol=st.integers(0, pickle.HIGHEST_PROTOCOL))
+    def pickle_round_trip(self, protocol):
+        h = pickle.loads(pickle.dumps(self.h, protocol))
+        assert list(h.items()) == list(self.h.items())
+        assert (h.size, h.max_load, h.hash_func) == (self.h.size, self.h.max_load,
+                                                      self.h.hash_func)
+        # Carry on with the copy (clear() must still go back to the initial
+        # size); the dict takes the copy's objects, which are equal, not the same.
+        self.h = h
+        self.d = dict(h.items())
+        COUNTS[self.hash_func]["pickle round trips"] += 1
 
     # -- removing ------------------------------------------------------------
 

@@ -19,8 +19,12 @@ pytest.importorskip("mypy", reason="mypy is in tests/requirements.txt")
 REFLEAKS_RUN_ONCE = "mypy, stubtest and pip run in child processes"
 
 GOOD = '''\
-from collections.abc import MutableMapping
-from typing import Any, Dict, List, Tuple, Union
+import copy
+import pickle
+import sys
+import types
+from collections.abc import Mapping, MutableMapping
+from typing import AbstractSet, Any, Dict, List, Optional, Tuple, Union
 
 import hashtable
 from hashtable import HashTable
@@ -38,11 +42,11 @@ def my_hash(key: Key) -> int:
     return len(str(key))
 
 
-h = HashTable(8, 0.75, hash_func=hash)
-naive = HashTable(hash_func=None)
-custom = HashTable(size=2, hash_func=my_hash)
-lam = HashTable(hash_func=lambda key: 3)
-same: HashTable = h.set("a", 1).set(2, [1]).set(2.5, None)
+h: HashTable[Key, Any] = HashTable(8, 0.75, hash_func=hash)
+naive: HashTable[int, int] = HashTable(hash_func=None)
+custom: HashTable[Key, int] = HashTable(size=2, hash_func=my_hash)
+lam: HashTable[str, str] = HashTable(hash_func=lambda key: 3)
+same: HashTable[Key, Any] = h.set("a", 1).set(2, [1]).set(2.5, None)
 assert same is h
 anything: Any = h.get("a")
 fallback: Any = h.get("missing", 0)
@@ -64,20 +68,45 @@ if func is not None:
     hashed: int = func("xyz")
 h.update({"x": 1})
 h.update([("y", 2), (3, 4)])
-h.update(z=3)
-h.update({"w": 0}, v=5)
-copied: HashTable = h.copy()
+# Keywords only where the keys are str, as typeshed types dict.update.
+named: HashTable[str, int] = HashTable()
+named.update(z=3)
+named.update({"w": 0}, v=5)
+copied: HashTable[Key, Any] = h.copy()
 default: Any = h.setdefault("new", [])
 item: Tuple[Key, Any] = h.popitem()
 equal: bool = h == {"x": 1} or h != copied
 
 
-class Sub(HashTable):
-    pass
+class Sub(HashTable[str, int]):
+    def __missing__(self, key: str) -> int:
+        return -1
 
 
 sub: Sub = Sub.fromkeys(["a", "b"], 0)
-base: HashTable = HashTable.fromkeys(range(3))
+base: HashTable[int, None] = HashTable.fromkeys(range(3))
+fallen: int = sub["not there"]
+# Construction from data, the views as sets, reversed, |, |=, pickle and copy.
+from_map: HashTable[str, int] = HashTable({"a": 1, "b": 2}, size=8)
+from_pairs = HashTable([("a", 1), ("c", 3)], max_load=0.75)
+pair_value: Optional[int] = from_pairs.get("c")
+common: AbstractSet[str] = from_map.keys() & {"a"}
+joined: AbstractSet[Union[str, int]] = from_map.keys() | [1]
+pairs_left: AbstractSet[Tuple[str, int]] = from_map.items() - from_pairs.items()
+subset: bool = from_map.keys() <= {"a", "b"} and from_map.items() == from_pairs.items()
+disjoint: bool = from_map.keys().isdisjoint(["q"])
+proxy: Mapping[str, int] = from_map.keys().mapping
+backwards: List[str] = list(reversed(from_map)) + list(reversed(from_map.keys()))
+last_values: List[int] = list(reversed(from_map.values()))
+merged: HashTable[str, int] = from_map | {"c": 3}
+merged_right: HashTable[str, int] = {"c": 3} | from_map
+widened: HashTable[Union[str, int], int] = from_map | HashTable({1: 1})
+from_map |= {"d": 4}
+from_map |= [("e", 5)]
+restored: HashTable[str, int] = pickle.loads(pickle.dumps(from_map))
+deep: HashTable[str, int] = copy.deepcopy(from_map)
+alias: types.GenericAlias = HashTable.__class_getitem__((str, int))
+nbytes: int = sys.getsizeof(from_map) + from_map.__sizeof__()
 stats = h.stats()
 longest: int = stats["longest_chain"]
 histogram: List[int] = stats["histogram"]
@@ -99,16 +128,22 @@ BAD = [
     ('h.load += 1', 'read-only'),
     ('h.hash_func = None', 'read-only'),
     ('h[(1, 2)] = 3', 'Invalid index type'),
-    ('h.get(key="a")', 'Unexpected keyword argument "key"'),
-    ('HashTable(size="4")', 'Argument "size" to "HashTable" has incompatible type "str"'),
-    ('HashTable(hash_func=str)', 'Argument "hash_func" to "HashTable" has incompatible type'),
+    ('h.get(key="a")', 'Unexpected keyword argument "key"|No overload variant of "get"'),
+    ('HashTable(size="4")', 'No overload variant of "HashTable" matches argument type "str"'),
+    ('HashTable(hash_func=str)', 'Argument "hash_func" to "HashTable" has incompatible type|'
+                                 'No overload variant of "HashTable" matches argument type'),
     ('hashtable.set_trace("verbose")', 'Argument 1 to "set_trace" has incompatible type'),
     ('hashtable.naive_hash(b"x")', 'Argument 1 to "naive_hash" has incompatible type "bytes"'),
     ('x: str = h.stats()["load"]', 'Incompatible types in assignment'),
     ('h.update(1)', 'No overload variant of "update"'),
     ('hashtable.no_such_function()', 'has no attribute "no_such_function"'),
-    # The views have no set operations (dict's have): at runtime this is a TypeError.
-    ('h.keys() & {1}', 'Unsupported left operand type for &'),
+    # The views are sets of anything iterable: not of an int.
+    ('h.keys() & 1', 'Unsupported operand types for &'),
+    # | takes a HashTable or a dict (a list is a TypeError at runtime), |= any pairs.
+    ('h | [("a", 1)]', 'Unsupported operand types for ||No overload variant of "__or__"'),
+    ('h |= 1', 'No overload variant of "__ior__"|Unsupported operand types for |'),
+    ('h.keys().mapping["x"] = 1', 'Unsupported target for indexed assignment'),
+    ('HashTable({"a": 1}, 8)', 'No overload variant of "HashTable"'),
 ]
 
 
@@ -193,7 +228,8 @@ def test_mypy_strict_accepts_an_example_and_the_example_runs(tmp_path, child):
 
 
 def test_mypy_strict_reports_wrong_uses(tmp_path):
-    prelude = "import hashtable\nfrom hashtable import HashTable\nh = HashTable()\n"
+    prelude = ("import hashtable\nfrom hashtable import HashTable\n"
+               "h: HashTable[str, int] = HashTable()\n")
     source = prelude + "".join(code + "\n" for code, _ in BAD)
     done = run_mypy(tmp_path, source)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -765,6 +765,16 @@ impl<K, V> Table<K, V> {
         Ok(copy)
     }
 
+    /// The bytes this table owns on the heap: the capacity of its entries
+    /// array (tombstones and spare room included), of the chain links and of
+    /// the buckets. What the keys and values point to is not counted, as
+    /// dict's `__sizeof__` does not count its keys and values.
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * size_of::<Option<Entry<K, V>>>()
+            + self.nexts.capacity() * size_of::<u32>()
+            + self.heads.capacity() * size_of::<u32>()
+    }
+
     /// The length of every bucket's chain, in bucket order: the talk's picture.
     pub fn chain_lengths(&self) -> impl Iterator<Item = usize> + '_ {
         self.heads.iter().map(move |&head| {

@@ -1,11 +1,14 @@
-//! Positional arguments of METH_FASTCALL methods: count them, and say what
-//! was wrong as Python's own functions say it.
+//! Arguments: the positional arguments of METH_FASTCALL methods (count them,
+//! and say what was wrong as Python's own functions say it), and the
+//! constructor's two numbers, `size` and `max_load` (read by `__init__` and
+//! by `__setstate__`), each with a message naming it.
 
 use std::ptr::null_mut;
 
 use pyo3_ffi as ffi;
 
-use super::refs::raise;
+use super::callout;
+use super::refs::{Repr, TypeName, raise, raise_fmt};
 
 /// The first `N` arguments of a METH_FASTCALL call (borrowed references),
 /// of which `required` must be given; the optional ones missing are null.
@@ -58,4 +61,89 @@ unsafe fn wrong_arg_count<T>(name: &str, n: usize, given: usize, required: usize
     };
     // SAFETY: GIL held (caller).
     unsafe { raise(ffi::PyExc_TypeError, &message) }
+}
+
+/// `size`: a positive int, 4 when not given (null).
+///
+/// # Safety
+/// The GIL is held; `obj` is null or a live object.
+pub(crate) unsafe fn parse_size(obj: *mut ffi::PyObject) -> Option<usize> {
+    if obj.is_null() {
+        return Some(4);
+    }
+    // SAFETY: GIL held; `obj` is live, and an int when it is read as one (for
+    // an int subclass too, PyLong_AsLongLongAndOverflow runs no Python code).
+    unsafe {
+        if ffi::PyLong_Check(obj) == 0 || ffi::PyBool_Check(obj) != 0 {
+            return raise_fmt(
+                ffi::PyExc_TypeError,
+                format_args!("size must be a positive int, not {}", TypeName(obj)),
+            );
+        }
+        let mut overflow = 0;
+        let size = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
+        if overflow > 0 {
+            return raise_fmt(
+                ffi::PyExc_OverflowError,
+                format_args!(
+                    "size is too large: {} buckets cannot be addressed",
+                    Repr(obj)
+                ),
+            );
+        }
+        if overflow < 0 || size <= 0 {
+            return raise_fmt(
+                ffi::PyExc_ValueError,
+                format_args!("size must be a positive int, not {}", Repr(obj)),
+            );
+        }
+        match usize::try_from(size) {
+            Ok(size) => Some(size),
+            Err(_) => raise(
+                ffi::PyExc_OverflowError,
+                "size is too large for this platform",
+            ),
+        }
+    }
+}
+
+/// `max_load`: a finite number > 0, 0.5 when not given (null).
+///
+/// # Safety
+/// The GIL is held; `obj` is null or a live object.
+pub(crate) unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
+    if obj.is_null() {
+        return Some(0.5);
+    }
+    // SAFETY: GIL held; `obj` is live. For an int subclass PyFloat_AsDouble
+    // calls its `__float__`, which may be Python code: through callout.
+    unsafe {
+        let numeric = ffi::PyFloat_Check(obj) != 0
+            || (ffi::PyLong_Check(obj) != 0 && ffi::PyBool_Check(obj) == 0);
+        if !numeric {
+            return raise_fmt(
+                ffi::PyExc_TypeError,
+                format_args!("max_load must be a float, not {}", TypeName(obj)),
+            );
+        }
+        let max_load = callout::PyFloat_AsDouble(obj);
+        if max_load == -1.0 && !ffi::PyErr_Occurred().is_null() {
+            if ffi::PyErr_ExceptionMatches(ffi::PyExc_OverflowError) == 0 {
+                return None; // raised by a __float__: its own error
+            }
+            // An int too large for a float: say which argument it was.
+            callout::PyErr_Clear();
+            return raise(
+                ffi::PyExc_OverflowError,
+                "max_load is too large to be a float",
+            );
+        }
+        if !(max_load.is_finite() && max_load > 0.0) {
+            return raise_fmt(
+                ffi::PyExc_ValueError,
+                format_args!("max_load must be a finite number > 0, not {}", Repr(obj)),
+            );
+        }
+        Some(max_load)
+    }
 }

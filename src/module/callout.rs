@@ -165,6 +165,17 @@ callouts! {
     fn PyErr_SetObject(exc: *mut PyObject, value: *mut PyObject);
     /// Raises MemoryError (an exception object is made).
     fn PyErr_NoMemory() -> *mut PyObject;
+    /// `o[key] = v`: `__setitem__` (a subclass's own, for `fromkeys`).
+    fn PyObject_SetItem(o: *mut PyObject, key: *mut PyObject, v: *mut PyObject) -> c_int;
+    /// `set(iterable)` (a new, empty set for null): iterates, hashes and
+    /// compares the items.
+    fn PySet_New(iterable: *mut PyObject) -> *mut PyObject;
+    /// `s.add(key)`: hashes the key (`__hash__`, `__eq__`).
+    fn PySet_Add(set: *mut PyObject, key: *mut PyObject) -> c_int;
+    /// `types.GenericAlias(origin, args)`: a new object.
+    fn Py_GenericAlias(origin: *mut PyObject, args: *mut PyObject) -> *mut PyObject;
+    /// `types.MappingProxyType(mapping)`: a new object.
+    fn PyDictProxy_New(mapping: *mut PyObject) -> *mut PyObject;
     /// Drops the pending exception: its traceback holds frames, whose
     /// locals may be the last references to objects with `__del__`.
     fn PyErr_Clear();

@@ -1,6 +1,7 @@
 //! dict's other methods, beyond the talk's `set`, `get` and `pop`: keys,
-//! values, items, setdefault, popitem, update, clear, copy and fromkeys,
-//! and `stats()`, the numbers behind the talk's picture.
+//! values, items, setdefault, popitem, update, clear, copy, fromkeys,
+//! `__reversed__`, `__sizeof__` and `__class_getitem__`, and `stats()`, the
+//! numbers behind the talk's picture.
 //!
 //! The type's method table (hashtable_type.rs) lists [`DICT_METHODS`] after
 //! the talk's three. Every keyed operation goes through access.rs (hash
@@ -14,14 +15,13 @@ use pyo3_ffi as ffi;
 use super::access::{get_or_insert, insert};
 use super::args::positional;
 use super::callout;
-use super::keys::PyKey;
 use super::object::{
-    HashTableObject, PyTable, after_change, is_hashtable, raise_table_error, require_table,
+    HashTableObject, PyTable, after_change, copy_of, raise_table_error, require_table,
     trashcan_drop, try_box, type_object,
 };
 use super::refs::{Strong, none, raise, raise_fmt, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
-use super::views::{ViewKind, new_view};
+use super::views::{ViewKind, new_iter, new_view};
 
 unsafe extern "C" fn hashtable_keys(
     slf: *mut ffi::PyObject,
@@ -145,12 +145,14 @@ unsafe fn update_impl(
             );
         }
         require_table(obj)?;
+        // As dict.update: `h.update(**{1: 2})` is refused before anything is
+        // set. (A C function gets the keywords unchecked; this runs no
+        // Python code.)
+        if !kwargs.is_null() && ffi::PyArg_ValidateKeywordArguments(kwargs) == 0 {
+            return None;
+        }
         if nargs == 1 {
-            let other = ffi::PyTuple_GetItem(args, 0); // borrowed from args
-            match keys_method(other)? {
-                Some(keys) => update_from_mapping(obj, other, keys)?,
-                None => update_from_pairs(obj, other)?,
-            }
+            update_from(obj, ffi::PyTuple_GetItem(args, 0))?; // borrowed from args
         }
         if !kwargs.is_null() {
             // A list of (name, value) pairs: a snapshot the hash function cannot change.
@@ -158,6 +160,25 @@ unsafe fn update_impl(
             update_from_pairs(obj, items.as_ptr())?;
         }
         Some(none())
+    }
+}
+
+/// Sets every pair of `other`, a mapping (anything with `keys`) or an
+/// iterable of pairs, as dict.update does with its positional argument
+/// (also `HashTable(data)` and `h |= other`).
+///
+/// # Safety
+/// `obj` is a live HashTable, `other` a live object, and the GIL is held.
+pub(crate) unsafe fn update_from(
+    obj: *mut HashTableObject,
+    other: *mut ffi::PyObject,
+) -> Option<()> {
+    // SAFETY: as this function's contract.
+    unsafe {
+        match keys_method(other)? {
+            Some(keys) => update_from_mapping(obj, other, keys),
+            None => update_from_pairs(obj, other),
+        }
     }
 }
 
@@ -344,56 +365,13 @@ unsafe extern "C" fn hashtable_copy(
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: called with the GIL on a live HashTable.
-    unsafe { copy_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+    unsafe { copy_of(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
 }
 
-/// # Safety
-/// The GIL is held; `obj` is a live HashTable.
-unsafe fn copy_impl(obj: *mut HashTableObject) -> Option<Strong> {
-    module_call("copy()");
-    // Like dict.copy, the copy is of the base type, made by its tp_new
-    // without __init__ (as `HashTable.__new__(HashTable)` would be). It is
-    // made first: making an object may run Python code (a collection's
-    // finalizers), which may re-initialise the original. Everything read from
-    // the original after it (the entries, hash_func, the initial size) is
-    // then read at one moment, with no Python code in between.
-    let tp = type_object();
-    // SAFETY: GIL held; the type is ready, so it has tp_new, which takes a
-    // tuple of arguments and returns a new reference or NULL.
-    let new = unsafe {
-        let no_args = Strong::from_new(callout::PyTuple_New(0))?;
-        let tp_new = (*tp).tp_new.expect("HashTable has tp_new");
-        Strong::from_new(tp_new(tp, no_args.as_ptr(), null_mut()))?
-    };
-    // SAFETY: `obj` is live (caller); its table is borrowed for the copying,
-    // which runs Rust code and INCREFs only.
-    let copy = unsafe {
-        (*require_table(obj)?).try_clone_with(|k| PyKey(k.0.clone_ref()), Strong::clone_ref)
-    };
-    let copy = match copy {
-        // SAFETY: GIL held (caller).
-        Ok(copy) => unsafe { try_box(copy) }?,
-        Err(e) => {
-            flush_trace();
-            // SAFETY: GIL held (caller).
-            return unsafe { raise_table_error(e) };
-        }
-    };
-    let new_obj = new.as_ptr().cast::<HashTableObject>();
-    // SAFETY: `new_obj` is a new, uninitialised HashTable nobody else has
-    // seen; `obj` is live, and no Python code ran since its table was copied:
-    // the copy takes its own reference to that moment's hash_func.
-    unsafe {
-        (*new_obj).table = Box::into_raw(copy);
-        (*new_obj).hash_func = ffi::compat::Py_XNewRef((*obj).hash_func);
-        (*new_obj).hash_kind = (*obj).hash_kind;
-        (*new_obj).initial_size = (*obj).initial_size;
-        after_change(new_obj);
-    }
-    Some(new)
-}
-
-/// `HashTable.fromkeys(iterable, value=None)`: `cls()`, then every key set to value.
+/// `HashTable.fromkeys(iterable, value=None)`: `cls()`, then every key set
+/// to value, as dict.fromkeys: directly for a HashTable itself, through the
+/// object's own `__setitem__` for anything else `cls()` made (a subclass's
+/// override, or another type from a `__new__`).
 unsafe extern "C" fn hashtable_fromkeys(
     cls: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
@@ -421,15 +399,14 @@ unsafe fn fromkeys_impl(
             value
         };
         let table = Strong::from_new(callout::PyObject_CallNoArgs(cls))?;
-        if !is_hashtable(table.as_ptr()) {
-            return raise(
-                ffi::PyExc_TypeError,
-                "fromkeys: the class did not make a HashTable",
-            );
-        }
+        let exact = ffi::Py_TYPE(table.as_ptr()) == type_object();
         let iter = Strong::from_new(callout::PyObject_GetIter(iterable))?;
         while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
-            insert(table.as_ptr().cast(), "fromkeys", key.as_ptr(), value)?;
+            if exact {
+                insert(table.as_ptr().cast(), "fromkeys", key.as_ptr(), value)?;
+            } else if callout::PyObject_SetItem(table.as_ptr(), key.as_ptr(), value) < 0 {
+                return None;
+            }
         }
         ffi::PyErr_Occurred().is_null().then_some(table)
     }
@@ -494,9 +471,49 @@ unsafe fn stats_impl(obj: *mut HashTableObject) -> Option<Strong> {
     }
 }
 
+/// `reversed(h)`: the keys, last inserted first.
+unsafe extern "C" fn hashtable_reversed(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    module_call("reversed()");
+    // SAFETY: called with the GIL on a live HashTable.
+    unsafe { new_iter(slf, ViewKind::Keys, true) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// `h.__sizeof__()` (what `sys.getsizeof` adds the GC header to): the object
+/// itself, plus the table's struct and what it owns on the heap (buckets,
+/// entries, chain links), as dict's counts its own arrays but not its keys
+/// and values.
+unsafe extern "C" fn hashtable_sizeof(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL on a live HashTable (of this type or a
+    // subclass, whose basicsize counts its own fields); the table, if any,
+    // is only read.
+    unsafe {
+        let mut size = (*ffi::Py_TYPE(slf)).tp_basicsize as usize;
+        if let Some(table) = (*slf.cast::<HashTableObject>()).table.as_ref() {
+            size += size_of::<PyTable>() + table.heap_bytes();
+        }
+        ffi::PyLong_FromSize_t(size)
+    }
+}
+
+/// `HashTable[str, int]`: a `types.GenericAlias`, as `dict[str, int]`.
+unsafe extern "C" fn hashtable_class_getitem(
+    cls: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called with the GIL, the class and a live argument; a new
+    // reference or NULL.
+    unsafe { callout::Py_GenericAlias(cls, args) }
+}
+
 /// The method definitions, for the type's method table (after the talk's
 /// `set`, `get` and `pop`).
-pub(crate) const DICT_METHODS: [ffi::PyMethodDef; 10] = [
+pub(crate) const DICT_METHODS: [ffi::PyMethodDef; 13] = [
     ffi::PyMethodDef {
         ml_name: c"keys".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
@@ -576,5 +593,29 @@ pub(crate) const DICT_METHODS: [ffi::PyMethodDef; 10] = [
         },
         ml_flags: ffi::METH_NOARGS,
         ml_doc: c"stats($self, /)\n--\n\nThe numbers behind the picture: buckets, load, load_factor, max_load,\nresizes, empty_buckets, longest_chain, mean_chain (of non-empty buckets),\nhistogram (histogram[n] buckets hold n entries) and colliding_keys.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"__reversed__".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_reversed,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"__reversed__($self, /)\n--\n\nReturn a reverse iterator over the keys.".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"__sizeof__".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_sizeof,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"__sizeof__($self, /)\n--\n\nSize of the object and its table in memory, in bytes (not its keys and values).".as_ptr(),
+    },
+    ffi::PyMethodDef {
+        ml_name: c"__class_getitem__".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: hashtable_class_getitem,
+        },
+        ml_flags: ffi::METH_O | ffi::METH_CLASS,
+        ml_doc: c"See PEP 585".as_ptr(),
     },
 ];

@@ -36,19 +36,22 @@ use std::ptr::{NonNull, null_mut};
 use pyo3_ffi as ffi;
 
 use super::access::{insert, lookup, remove};
-use super::args::positional;
+use super::args::{parse_max_load, parse_size, positional};
 use super::callout;
-use super::dict_methods::DICT_METHODS;
+use super::dict_methods::{DICT_METHODS, update_from};
 use super::hashing::{HashKind, choose_hash_func};
 use super::mapping;
 use super::object::{
-    HashTableObject, PyTable, after_change, raise_table_error, register_type, trashcan_drop,
-    trashcan_xdecref, try_box,
+    HashTableObject, PyTable, after_change, install, raise_table_error, register_type,
+    trashcan_drop, try_box,
 };
-use super::refs::{
-    Repr, Strong, Text, TypeName, none, raise, raise_fmt, raise_key_error, raise_no_memory,
-};
+use super::pickling::PICKLE_METHODS;
+// The talk's second lesson removes the one use (tp_clear's release).
+#[cfg(not(feature = "forget-decref"))]
+use super::object::trashcan_xdecref;
+use super::refs::{Repr, Strong, Text, none, raise_fmt, raise_key_error, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
+use super::union;
 use crate::library::trace::{Level, Origin};
 use crate::trace;
 
@@ -184,8 +187,10 @@ unsafe extern "C" fn hashtable_new(
     }
 }
 
-/// tp_init: `HashTable(size=4, max_load=0.5, hash_func=hash)`. Calling it
-/// again replaces the table with a new, empty one.
+/// tp_init: `HashTable(size=4, max_load=0.5, hash_func=hash)`, or
+/// `HashTable(data, *, size=4, max_load=0.5, hash_func=hash)` with `data` a
+/// mapping or an iterable of pairs, as `dict(data)`. Calling it again
+/// replaces the table with a new one (empty, or holding `data`).
 unsafe extern "C" fn hashtable_init(
     slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,
@@ -205,6 +210,7 @@ unsafe fn init_impl(
 ) -> Option<()> {
     // SAFETY: GIL held; `args` and `kwds` are what tp_init received.
     let InitArgs {
+        data,
         size,
         max_load,
         hash_func,
@@ -230,31 +236,25 @@ unsafe fn init_impl(
     flush_trace();
     let table = match table {
         // SAFETY: GIL held.
-        Ok(table) => Box::into_raw(unsafe { try_box(table) }?),
+        Ok(table) => unsafe { try_box(table) }?,
         // SAFETY: GIL held.
         Err(e) => return unsafe { raise_table_error(e) },
     };
-    // SAFETY: `obj` is live. The new state is installed first; the old one
-    // is released (which may run arbitrary code) only once the object is
-    // consistent again. The struct owns the new hash function's reference.
-    unsafe {
-        let old_table = std::mem::replace(&mut (*obj).table, table);
-        let new_func = hash_func.map_or(null_mut(), Strong::into_raw);
-        let old_func = std::mem::replace(&mut (*obj).hash_func, new_func);
-        (*obj).hash_kind = hash_kind;
-        (*obj).hash_epoch = (*obj).hash_epoch.wrapping_add(1);
-        (*obj).initial_size = size;
-        after_change(obj);
-        trashcan_xdecref(old_func);
-        if !old_table.is_null() {
-            trashcan_drop(Box::from_raw(old_table));
-        }
+    // SAFETY: `obj` is live and no borrow of its table is alive.
+    unsafe { install(obj, table, hash_func, hash_kind, size) };
+    match data {
+        None => Some(()),
+        // SAFETY: `obj` is live; `data` is borrowed from `args`, which
+        // outlives this call.
+        Some(data) => unsafe { update_from(obj, data.as_ptr()) },
     }
-    Some(())
 }
 
 /// Validated constructor arguments.
 struct InitArgs {
+    /// The positional argument when it is not an int: a mapping or an
+    /// iterable of pairs (borrowed from the arguments tuple).
+    data: Option<NonNull<ffi::PyObject>>,
     size: usize,
     max_load: f64,
     /// A new reference, or None for the naive hash.
@@ -262,11 +262,99 @@ struct InitArgs {
     hash_kind: HashKind,
 }
 
-/// Reads `size`, `max_load` and `hash_func`, each with a message naming it.
+/// The keywords `HashTable()` accepts, for the message naming them.
+const KEYWORDS: [&str; 3] = ["size", "max_load", "hash_func"];
+
+/// Reads `size`, `max_load` and `hash_func`, each with a message naming it,
+/// and the data, if the one positional argument is not an int.
 ///
 /// # Safety
 /// The GIL is held; `args`/`kwds` are what tp_init received.
 unsafe fn parse_init_args(args: *mut ffi::PyObject, kwds: *mut ffi::PyObject) -> Option<InitArgs> {
+    // SAFETY: GIL held; `kwds` is null or a dict (what tp_init received).
+    unsafe { check_keywords(kwds) }?;
+    // The first positional argument is the talk's size when it is an int
+    // (then max_load and hash_func may follow it, as before); anything else
+    // is data, as dict's one positional argument, and the numbers are keywords.
+    // SAFETY: GIL held; `args` is a tuple, whose items are borrowed from it.
+    let (data, numbers) = unsafe {
+        let nargs = ffi::PyTuple_Size(args);
+        let first = if nargs > 0 {
+            ffi::PyTuple_GetItem(args, 0)
+        } else {
+            null_mut()
+        };
+        if first.is_null() || ffi::PyLong_Check(first) != 0 {
+            (None, Strong::from_borrowed(NonNull::new_unchecked(args)))
+        } else if nargs > 1 {
+            return raise_fmt(
+                ffi::PyExc_TypeError,
+                format_args!(
+                    "HashTable() takes 1 positional argument when it is data (a mapping or \
+                     pairs), got {nargs}: size, max_load and hash_func are keywords then"
+                ),
+            );
+        } else {
+            (
+                NonNull::new(first),
+                Strong::from_new(callout::PyTuple_New(0))?,
+            )
+        }
+    };
+    // SAFETY: as above.
+    let mut parsed = unsafe { parse_numbers(numbers.as_ptr(), kwds) }?;
+    parsed.data = data;
+    Some(parsed)
+}
+
+/// TypeError for a keyword `HashTable()` does not take, naming the ones it
+/// does (and dict's "keywords must be strings" for a key that is not a str).
+/// Runs no Python code.
+///
+/// # Safety
+/// The GIL is held; `kwds` is null or a dict.
+unsafe fn check_keywords(kwds: *mut ffi::PyObject) -> Option<()> {
+    if kwds.is_null() {
+        return Some(());
+    }
+    // SAFETY: GIL held; PyDict_Next hands out borrowed references to the
+    // dict's keys, which nothing here changes; the keys are str (checked
+    // first), whose UTF-8 is read with no Python code.
+    unsafe {
+        if ffi::PyArg_ValidateKeywordArguments(kwds) == 0 {
+            return None;
+        }
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut key = null_mut();
+        let mut value = null_mut();
+        while ffi::PyDict_Next(kwds, &mut pos, &mut key, &mut value) != 0 {
+            let mut len: ffi::Py_ssize_t = 0;
+            let utf8 = ffi::PyUnicode_AsUTF8AndSize(key, &mut len);
+            if utf8.is_null() {
+                return None;
+            }
+            let name = std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize);
+            if !KEYWORDS.iter().any(|k| k.as_bytes() == name) {
+                return raise_fmt(
+                    ffi::PyExc_TypeError,
+                    format_args!(
+                        "HashTable() got an unexpected keyword argument {}; it takes size, \
+                         max_load and hash_func",
+                        Repr(key)
+                    ),
+                );
+            }
+        }
+    }
+    Some(())
+}
+
+/// The numbers and the hash function, from `args` (the positional ones,
+/// when the first is the size) and `kwds`.
+///
+/// # Safety
+/// The GIL is held; `args` is a tuple and `kwds` null or a dict.
+unsafe fn parse_numbers(args: *mut ffi::PyObject, kwds: *mut ffi::PyObject) -> Option<InitArgs> {
     let mut size_obj: *mut ffi::PyObject = null_mut(); // borrowed
     let mut max_load_obj: *mut ffi::PyObject = null_mut(); // borrowed
     let mut hash_func_obj: *mut ffi::PyObject = null_mut(); // borrowed
@@ -298,92 +386,12 @@ unsafe fn parse_init_args(args: *mut ffi::PyObject, kwds: *mut ffi::PyObject) ->
         let max_load = parse_max_load(max_load_obj)?;
         let (hash_func, hash_kind) = choose_hash_func(hash_func_obj)?;
         Some(InitArgs {
+            data: None,
             size,
             max_load,
             hash_func,
             hash_kind,
         })
-    }
-}
-
-/// # Safety
-/// The GIL is held; `obj` is null or a live object.
-unsafe fn parse_size(obj: *mut ffi::PyObject) -> Option<usize> {
-    if obj.is_null() {
-        return Some(4);
-    }
-    // SAFETY: GIL held; `obj` is live, and an int when it is read as one (for
-    // an int subclass too, PyLong_AsLongLongAndOverflow runs no Python code).
-    unsafe {
-        if ffi::PyLong_Check(obj) == 0 || ffi::PyBool_Check(obj) != 0 {
-            return raise_fmt(
-                ffi::PyExc_TypeError,
-                format_args!("size must be a positive int, not {}", TypeName(obj)),
-            );
-        }
-        let mut overflow = 0;
-        let size = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
-        if overflow > 0 {
-            return raise_fmt(
-                ffi::PyExc_OverflowError,
-                format_args!(
-                    "size is too large: {} buckets cannot be addressed",
-                    Repr(obj)
-                ),
-            );
-        }
-        if overflow < 0 || size <= 0 {
-            return raise_fmt(
-                ffi::PyExc_ValueError,
-                format_args!("size must be a positive int, not {}", Repr(obj)),
-            );
-        }
-        match usize::try_from(size) {
-            Ok(size) => Some(size),
-            Err(_) => raise(
-                ffi::PyExc_OverflowError,
-                "size is too large for this platform",
-            ),
-        }
-    }
-}
-
-/// # Safety
-/// The GIL is held; `obj` is null or a live object.
-unsafe fn parse_max_load(obj: *mut ffi::PyObject) -> Option<f64> {
-    if obj.is_null() {
-        return Some(0.5);
-    }
-    // SAFETY: GIL held; `obj` is live. For an int subclass PyFloat_AsDouble
-    // calls its `__float__`, which may be Python code: through callout.
-    unsafe {
-        let numeric = ffi::PyFloat_Check(obj) != 0
-            || (ffi::PyLong_Check(obj) != 0 && ffi::PyBool_Check(obj) == 0);
-        if !numeric {
-            return raise_fmt(
-                ffi::PyExc_TypeError,
-                format_args!("max_load must be a float, not {}", TypeName(obj)),
-            );
-        }
-        let max_load = callout::PyFloat_AsDouble(obj);
-        if max_load == -1.0 && !ffi::PyErr_Occurred().is_null() {
-            if ffi::PyErr_ExceptionMatches(ffi::PyExc_OverflowError) == 0 {
-                return None; // raised by a __float__: its own error
-            }
-            // An int too large for a float: say which argument it was.
-            callout::PyErr_Clear();
-            return raise(
-                ffi::PyExc_OverflowError,
-                "max_load is too large to be a float",
-            );
-        }
-        if !(max_load.is_finite() && max_load > 0.0) {
-            return raise_fmt(
-                ffi::PyExc_ValueError,
-                format_args!("max_load must be a finite number > 0, not {}", Repr(obj)),
-            );
-        }
-        Some(max_load)
     }
 }
 
@@ -635,20 +643,23 @@ const TALK_METHODS: [ffi::PyMethodDef; 3] = [
     },
 ];
 
-/// The talk's methods, then dict's (dict_methods.rs), then the zeroed sentinel.
-static mut HASHTABLE_METHODS: [ffi::PyMethodDef; 14] = method_table(TALK_METHODS, DICT_METHODS);
+const METHOD_COUNT: usize = TALK_METHODS.len() + DICT_METHODS.len() + PICKLE_METHODS.len();
 
-const fn method_table(
-    talk: [ffi::PyMethodDef; 3],
-    dict: [ffi::PyMethodDef; 10],
-) -> [ffi::PyMethodDef; 14] {
-    let mut table = [ffi::PyMethodDef::zeroed(); 14];
+/// The talk's methods, then dict's (dict_methods.rs), then pickling's
+/// (pickling.rs), then the zeroed sentinel.
+static mut HASHTABLE_METHODS: [ffi::PyMethodDef; METHOD_COUNT + 1] = method_table();
+
+const fn method_table() -> [ffi::PyMethodDef; METHOD_COUNT + 1] {
+    let mut table = [ffi::PyMethodDef::zeroed(); METHOD_COUNT + 1];
     let mut i = 0;
-    while i < talk.len() + dict.len() {
-        table[i] = if i < talk.len() {
-            talk[i]
+    while i < METHOD_COUNT {
+        let (talk, dict) = (TALK_METHODS.len(), DICT_METHODS.len());
+        table[i] = if i < talk {
+            TALK_METHODS[i]
+        } else if i < talk + dict {
+            DICT_METHODS[i - talk]
         } else {
-            dict[i - talk.len()]
+            PICKLE_METHODS[i - talk - dict]
         };
         i += 1;
     }
@@ -662,8 +673,11 @@ const fn method_table(
 /// No "--" line after the signature: that would make it a text signature,
 /// and a text signature cannot name the builtin `hash` as a default.
 const TYPE_DOC: &std::ffi::CStr = c"HashTable(size=4, max_load=0.5, hash_func=hash)
+HashTable(data, *, size=4, max_load=0.5, hash_func=hash)
 
 A chained hash table: the one of the talk \"Peeking into Python's C API\".
+The one positional argument is the size when it is an int; otherwise it is
+data, a mapping or an iterable of (key, value) pairs, as dict(data).
 
 size      the initial number of buckets (a positive int).
 max_load  the largest load proportion (entries / buckets); before an add
@@ -695,6 +709,7 @@ static mut HASHTABLE_TYPE: ffi::PyTypeObject = ffi::PyTypeObject {
     tp_itemsize: 0,
     tp_dealloc: Some(hashtable_dealloc),
     tp_repr: Some(hashtable_repr),
+    tp_as_number: &raw mut union::HASHTABLE_AS_NUMBER,
     tp_as_sequence: &raw mut mapping::HASHTABLE_AS_SEQUENCE,
     tp_as_mapping: &raw mut mapping::HASHTABLE_AS_MAPPING,
     // Mutable, so unhashable, as dict.

@@ -1,7 +1,7 @@
 //! The mapping protocol of a HashTable, beyond the talk's type, so that it
-//! can stand in for a dict: `len(h)`, `h[k]`, `h[k] = v`, `del h[k]`,
-//! `k in h`, `iter(h)` and `==` (dict's other methods are in
-//! dict_methods.rs).
+//! can stand in for a dict: `len(h)`, `h[k]` (with a subclass's
+//! `__missing__`), `h[k] = v`, `del h[k]`, `k in h`, `iter(h)` and `==`
+//! (dict's other methods are in dict_methods.rs).
 //!
 //! The type object in hashtable_type.rs points at the tables at the end of
 //! this file. Every keyed operation goes through access.rs (hash first, then
@@ -14,7 +14,7 @@ use pyo3_ffi as ffi;
 
 use super::access::{insert, lookup, remove};
 use super::callout;
-use super::object::{HashTableObject, PyTable, is_hashtable, require_table};
+use super::object::{HashTableObject, PyTable, is_hashtable, require_table, type_object};
 use super::refs::{
     Strong, TypeName, bool_object, not_implemented, raise_key_error, raise_no_memory,
 };
@@ -41,17 +41,58 @@ unsafe extern "C" fn hashtable_subscript(
     unsafe { subscript_impl(slf.cast(), key) }.map_or(null_mut(), Strong::into_raw)
 }
 
-/// `h[key]`: the value, or KeyError.
+/// `h[key]`: the value; for a missing key, what a subclass's `__missing__`
+/// returns (as dict calls it), or KeyError.
 ///
 /// # Safety
 /// The GIL is held; `obj` is a live HashTable and `key` a live object.
 unsafe fn subscript_impl(obj: *mut HashTableObject, key: *mut ffi::PyObject) -> Option<Strong> {
     // SAFETY: as this function's contract.
     unsafe {
-        match lookup(obj, "__getitem__", key)? {
-            Some(value) => Some(value),
-            None => raise_key_error(key),
+        if let Some(value) = lookup(obj, "__getitem__", key)? {
+            return Some(value);
         }
+        if ffi::Py_TYPE(obj.cast()) != type_object() {
+            if let Some(value) = call_missing(obj, key)? {
+                return Some(value);
+            }
+        }
+        raise_key_error(key)
+    }
+}
+
+/// `type(h).__missing__(h, key)` if the class defines one: `Some(None)`
+/// when it does not. Looked up on the class, not the instance, as dict does.
+///
+/// # Safety
+/// The GIL is held; `obj` is a live HashTable and `key` a live object.
+unsafe fn call_missing(
+    obj: *mut HashTableObject,
+    key: *mut ffi::PyObject,
+) -> Option<Option<Strong>> {
+    // SAFETY: as this function's contract; every reference made is new and
+    // owned by a Strong; PyTuple_SetItem steals the new references to `obj`
+    // and `key` (it fails only on a bad index).
+    unsafe {
+        let cls = ffi::Py_TYPE(obj.cast()).cast::<ffi::PyObject>();
+        let Some(missing) = Strong::from_new(callout::PyObject_GetAttrString(
+            cls,
+            c"__missing__".as_ptr(),
+        )) else {
+            if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) == 0 {
+                return None;
+            }
+            callout::PyErr_Clear();
+            return Some(None);
+        };
+        let args = Strong::from_new(callout::PyTuple_New(2))?;
+        ffi::PyTuple_SetItem(args.as_ptr(), 0, ffi::compat::Py_NewRef(obj.cast()));
+        ffi::PyTuple_SetItem(args.as_ptr(), 1, ffi::compat::Py_NewRef(key));
+        Strong::from_new(callout::PyObject_CallObject(
+            missing.as_ptr(),
+            args.as_ptr(),
+        ))
+        .map(Some)
     }
 }
 
@@ -96,7 +137,7 @@ unsafe extern "C" fn hashtable_contains(slf: *mut ffi::PyObject, key: *mut ffi::
 pub(crate) unsafe extern "C" fn hashtable_iter(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
     module_call("iter()");
     // SAFETY: called with the GIL on a live HashTable.
-    unsafe { new_iter(slf, ViewKind::Keys) }.map_or(null_mut(), Strong::into_raw)
+    unsafe { new_iter(slf, ViewKind::Keys, false) }.map_or(null_mut(), Strong::into_raw)
 }
 
 // ---------------------------------------------------------------------------

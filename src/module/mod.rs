@@ -8,12 +8,18 @@
 //! - `hashtable_type.rs`: the talk's `HashTable` type, in the order an object
 //!   lives (traverse, clear, dealloc, new, init, repr, set/get/pop, members,
 //!   methods, the type object);
+//! - `pickling.rs`: pickle, `copy.copy` and `copy.deepcopy` (`__reduce__`,
+//!   `__setstate__`);
+//! - `union.rs`: `h | other`, `other | h`, `h |= other`;
 //! - `dict_methods.rs`: dict's methods beyond the talk's three (keys,
-//!   values, items, setdefault, popitem, update, clear, copy, fromkeys), and
-//!   `stats()`;
+//!   values, items, setdefault, popitem, update, clear, copy, fromkeys,
+//!   `__reversed__`, `__sizeof__`, `__class_getitem__`), and `stats()`;
 //! - `mapping.rs`: the mapping protocol beyond the talk (`len(h)`, `h[k]`,
 //!   `del h[k]`, `k in h`, `iter(h)`, `==`);
-//! - `views.rs`: what `iter(h)`, `h.keys()`, `h.values()`, `h.items()` return;
+//! - `views.rs`: what `iter(h)`, `reversed(h)`, `h.keys()`, `h.values()`,
+//!   `h.items()` return;
+//! - `view_sets.rs`: the keys and items views as sets (comparisons, `&`,
+//!   `|`, `-`, `^`, `isdisjoint`);
 //! - `access.rs`: hash first, then borrow: the one way to reach a key;
 //! - `object.rs`: the object struct and its state (the table behind it, what
 //!   every change ends with, the trashcan);
@@ -45,8 +51,11 @@ mod keys;
 mod layout;
 mod mapping;
 mod object;
+mod pickling;
 mod refs;
 mod trace;
+mod union;
+mod view_sets;
 mod views;
 
 use std::ffi::{CStr, c_int, c_void};
@@ -291,11 +300,20 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
     // that live as long as the process.
     unsafe {
         let tp = hashtable_type::ready()?;
-        for ready in [&raw mut views::ITER_TYPE, &raw mut views::VIEW_TYPE] {
+        for ready in [
+            &raw mut views::ITER_TYPE,
+            &raw mut views::KEYS_VIEW_TYPE,
+            &raw mut views::VALUES_VIEW_TYPE,
+            &raw mut views::ITEMS_VIEW_TYPE,
+        ] {
             if callout::PyType_Ready(ready) < 0 {
                 return None;
             }
         }
+        view_sets::register_set_views(
+            &raw mut views::KEYS_VIEW_TYPE,
+            &raw mut views::ITEMS_VIEW_TYPE,
+        );
         hashing::find_builtin_hash()?;
         // The module gets its own reference to the static type.
         add_object(
@@ -306,18 +324,18 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
         let bugs: Vec<&str> = BUGS.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         add_object(module, c"BUGS", tuple_of(bugs.len(), |i| new_str(bugs[i])))?;
         add_object(module, c"_LAYOUT", layout_tuple())?;
-        // isinstance(h, collections.abc.MutableMapping) is True.
+        // isinstance(h, collections.abc.MutableMapping) is True, and each
+        // view is an instance of its ABC, as collections.abc registers
+        // dict's own types (`KeysView.register(dict_keys)`).
         let abc = Strong::from_new(callout::PyImport_ImportModule(c"collections.abc".as_ptr()))?;
-        let mutable_mapping = Strong::from_new(callout::PyObject_GetAttrString(
-            abc.as_ptr(),
-            c"MutableMapping".as_ptr(),
-        ))?;
-        let register = Strong::from_new(callout::PyObject_GetAttrString(
-            mutable_mapping.as_ptr(),
-            c"register".as_ptr(),
-        ))?;
-        // The type is passed borrowed; the result (the type again) is a new reference.
-        Strong::from_new(callout::PyObject_CallOneArg(register.as_ptr(), tp.cast()))?;
+        for (name, registered) in [
+            (c"MutableMapping", tp),
+            (c"KeysView", &raw mut views::KEYS_VIEW_TYPE),
+            (c"ValuesView", &raw mut views::VALUES_VIEW_TYPE),
+            (c"ItemsView", &raw mut views::ITEMS_VIEW_TYPE),
+        ] {
+            register_with(abc.as_ptr(), name, registered)?;
+        }
     }
     crate::trace!(
         Level::Lifecycle,
@@ -326,6 +344,29 @@ unsafe fn exec_impl(module: *mut ffi::PyObject) -> Option<()> {
         library_trace::level().name()
     );
     trace::flush();
+    Some(())
+}
+
+/// `collections.abc.<name>.register(tp)`.
+///
+/// # Safety
+/// The GIL is held; `abc` is the module collections.abc and `tp` a ready type.
+unsafe fn register_with(
+    abc: *mut ffi::PyObject,
+    name: &CStr,
+    tp: *mut ffi::PyTypeObject,
+) -> Option<()> {
+    // SAFETY: GIL held; every reference made is new and owned by a Strong;
+    // the type is passed borrowed, and the result (the type again) is a new
+    // reference.
+    unsafe {
+        let base = Strong::from_new(callout::PyObject_GetAttrString(abc, name.as_ptr()))?;
+        let register = Strong::from_new(callout::PyObject_GetAttrString(
+            base.as_ptr(),
+            c"register".as_ptr(),
+        ))?;
+        Strong::from_new(callout::PyObject_CallOneArg(register.as_ptr(), tp.cast()))?;
+    }
     Some(())
 }
 

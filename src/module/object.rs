@@ -7,6 +7,10 @@
 //!   members, then the queued trace lines).
 //! - [`raise_table_error`]: the library's errors as Python exceptions.
 //! - [`try_box`]: a table on the heap, or MemoryError instead of an abort.
+//! - [`install`]: a new table and hash function in place of the old ones
+//!   (`__init__`, and a table rebuilt from a pickle).
+//! - [`copy_of`], [`empty_like`]: a new HashTable of the base type with
+//!   another's parameters, holding its entries or none (`copy()`, `|`).
 //! - [`trashcan_drop`], [`trashcan_xdecref`]: freeing a detached table, or
 //!   releasing a reference, without deep recursion.
 //! - [`register_type`], [`type_object`], [`is_hashtable`]: the type, for
@@ -27,6 +31,7 @@ use super::hashing::HashKind;
 use super::keys::PyKey;
 use super::refs::{Strong, raise, raise_no_memory};
 use super::trace::flush as flush_trace;
+use super::trace::module_call;
 use crate::library::{Table, TableError};
 
 /// The library table as the module instantiates it: keys and values are
@@ -161,6 +166,139 @@ pub(crate) unsafe fn try_box(table: PyTable) -> Option<Box<PyTable>> {
     unsafe {
         memory.write(table);
         Some(Box::from_raw(memory))
+    }
+}
+
+/// Makes `table`, `hash_func` (a new reference, or None for the naive
+/// hash) and `initial_size` the object's state. The new state is installed
+/// first; the old table and hash function are released (which may run
+/// arbitrary code: `__del__` of old values) only once the object is
+/// consistent again.
+///
+/// # Safety
+/// `obj` is a live HashTable and the GIL is held; no borrow of its table is alive.
+pub(crate) unsafe fn install(
+    obj: *mut HashTableObject,
+    table: Box<PyTable>,
+    hash_func: Option<Strong>,
+    hash_kind: HashKind,
+    initial_size: usize,
+) {
+    // SAFETY: `obj` is live (caller); the struct owns the new hash
+    // function's reference and the new table.
+    unsafe {
+        let old_table = std::mem::replace(&mut (*obj).table, Box::into_raw(table));
+        let new_func = hash_func.map_or(null_mut(), Strong::into_raw);
+        let old_func = std::mem::replace(&mut (*obj).hash_func, new_func);
+        (*obj).hash_kind = hash_kind;
+        (*obj).hash_epoch = (*obj).hash_epoch.wrapping_add(1);
+        (*obj).initial_size = initial_size;
+        after_change(obj);
+        trashcan_xdecref(old_func);
+        if !old_table.is_null() {
+            trashcan_drop(Box::from_raw(old_table));
+        }
+    }
+}
+
+/// A new, uninitialised HashTable of the base type, made by its tp_new
+/// without `__init__` (as `HashTable.__new__(HashTable)` would be), as a
+/// new reference.
+///
+/// # Safety
+/// The GIL is held.
+unsafe fn new_base_object() -> Option<Strong> {
+    let tp = type_object();
+    // SAFETY: GIL held; the type is ready, so it has tp_new, which takes a
+    // tuple of arguments and returns a new reference or NULL.
+    unsafe {
+        let no_args = Strong::from_new(callout::PyTuple_New(0))?;
+        let tp_new = (*tp).tp_new.expect("HashTable has tp_new");
+        Strong::from_new(tp_new(tp, no_args.as_ptr(), null_mut()))
+    }
+}
+
+/// `h.copy()`: a new HashTable of the base type (as dict.copy gives a dict
+/// for a dict subclass) with the same buckets, max_load, hash_func, initial
+/// size and entries; stored hashes are reused, so no hash function runs.
+///
+/// # Safety
+/// `obj` is a live HashTable and the GIL is held.
+pub(crate) unsafe fn copy_of(obj: *mut HashTableObject) -> Option<Strong> {
+    module_call("copy()");
+    // The new object is made first: making an object may run Python code (a
+    // collection's finalizers), which may re-initialise the original.
+    // Everything read from the original after it (the entries, hash_func,
+    // the initial size) is then read at one moment, with no Python code in
+    // between.
+    // SAFETY: GIL held (caller).
+    let new = unsafe { new_base_object() }?;
+    // SAFETY: `obj` is live (caller); its table is borrowed for the copying,
+    // which runs Rust code and INCREFs only.
+    let copy = unsafe {
+        (*require_table(obj)?).try_clone_with(|k| PyKey(k.0.clone_ref()), Strong::clone_ref)
+    };
+    let copy = match copy {
+        // SAFETY: GIL held (caller).
+        Ok(copy) => unsafe { try_box(copy) }?,
+        Err(e) => {
+            flush_trace();
+            // SAFETY: GIL held (caller).
+            return unsafe { raise_table_error(e) };
+        }
+    };
+    // SAFETY: `new` is a new, uninitialised HashTable nobody else has seen;
+    // `obj` is live, and no Python code ran since its table was copied: the
+    // copy takes its own reference to that moment's hash_func.
+    unsafe { adopt(new.as_ptr().cast(), copy, obj) };
+    Some(new)
+}
+
+/// A new, empty HashTable of the base type with `obj`'s max_load, hash_func
+/// and initial size: what `other | h` fills when `other` is a dict.
+///
+/// # Safety
+/// `obj` is a live HashTable and the GIL is held.
+pub(crate) unsafe fn empty_like(obj: *mut HashTableObject) -> Option<Strong> {
+    // SAFETY: GIL held (caller); as copy_of, the object is made first.
+    let new = unsafe { new_base_object() }?;
+    // SAFETY: `obj` is live (caller); a read of its table's numbers.
+    let table = unsafe {
+        let max_load = (*require_table(obj)?).max_load();
+        PyTable::new((*obj).initial_size, max_load)
+    };
+    flush_trace();
+    let table = match table {
+        // SAFETY: GIL held (caller).
+        Ok(table) => unsafe { try_box(table) }?,
+        // SAFETY: GIL held (caller).
+        Err(e) => return unsafe { raise_table_error(e) },
+    };
+    // SAFETY: as in copy_of; no Python code ran since `obj`'s table was read
+    // (the trace lines were flushed before it).
+    unsafe {
+        require_table(obj)?;
+        adopt(new.as_ptr().cast(), table, obj);
+    }
+    Some(new)
+}
+
+/// Gives the new, uninitialised `new` the table `table` and `like`'s hash
+/// function, its kind and its initial size. Runs no Python code but the
+/// flush of trace lines.
+///
+/// # Safety
+/// `new` is a new HashTable nobody else has seen, without a table; `like` is
+/// a live HashTable; the GIL is held.
+unsafe fn adopt(new: *mut HashTableObject, table: Box<PyTable>, like: *mut HashTableObject) {
+    // SAFETY: as this function's contract; `new` takes its own reference to
+    // `like`'s hash function (null for the naive hash).
+    unsafe {
+        (*new).table = Box::into_raw(table);
+        (*new).hash_func = ffi::compat::Py_XNewRef((*like).hash_func);
+        (*new).hash_kind = (*like).hash_kind;
+        (*new).initial_size = (*like).initial_size;
+        after_change(new);
     }
 }
 

@@ -1264,3 +1264,29 @@ fn a_compaction_traces_one_line() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn heap_bytes_counts_buckets_links_and_entries_with_their_spare_room() {
+    let entry = size_of::<Option<Entry<i64, i64>>>();
+    let mut t: Table<i64, i64> = Table::new(8, 0.5).unwrap();
+    // No entry yet: the buckets only.
+    assert_eq!(t.heap_bytes(), 8 * 4);
+    for i in 0..3 {
+        t.insert(i, i, i).unwrap();
+    }
+    let room = t.entries.capacity();
+    assert!(room >= 3);
+    assert_eq!(t.heap_bytes(), 8 * 4 + room * (entry + 4));
+    // It grows with the table, and a removal frees nothing (a tombstone).
+    for i in 3..1000 {
+        t.insert(i, i, i).unwrap();
+    }
+    let grown = t.heap_bytes();
+    assert_eq!(
+        grown,
+        t.heads.len() * 4 + t.entries.capacity() * entry + t.nexts.capacity() * 4
+    );
+    assert!(grown > 1000 * (entry + 4) && grown < 1000 * (entry + 4) * 2 + t.heads.len() * 4);
+    t.remove(5, &5).unwrap();
+    assert_eq!(t.heap_bytes(), grown);
+}
