@@ -21,7 +21,8 @@ import _build  # examples/, put on sys.path by conftest.py
 import _lesson
 
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
-VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race")
+VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race",
+            "compare-in-place")
 DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 
 
@@ -316,7 +317,7 @@ SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "
 
 def test_the_examples_are_all_here():
     numbered = [s for s in SCRIPTS if re.match(r"\d\d_", s)]
-    assert [s[:2] for s in numbered] == ["%02d" % i for i in range(1, 9)], SCRIPTS
+    assert [s[:2] for s in numbered] == ["%02d" % i for i in range(1, 10)], SCRIPTS
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
