@@ -6,7 +6,7 @@
     python3 benchmarks/bench.py --n 200000       another key count
     python3 benchmarks/bench.py --scaling        ns/op at 10**4 ... 10**7 keys (takes a while)
     python3 benchmarks/bench.py --scaling --sizes 10000,100000   other key counts
-    python3 benchmarks/bench.py --workloads str  a subset: int-ordered,int-shuffled,str
+    python3 benchmarks/bench.py --workloads str  a subset: int-ordered,int-shuffled,str,tuple,int-high
     python3 benchmarks/bench.py --no-pure --no-memory   skip the slow parts
     python3 benchmarks/bench.py --markdown       the same results as Markdown (docs/performance.md)
     python3 benchmarks/instructions.py           instructions per operation (callgrind)
@@ -21,14 +21,14 @@ Every number comes from one run, on the same keys for the three structures:
     structure alike (the "empty loop" line shows it). "vs pure Python" is
     pure-Python time / HashTable time, "pure / dict" the same for dict:
     dict's own lead over the pure-Python table.
-  * memory: a child process per structure builds it from the keys, drops
-    the key list, and reports what tracemalloc still traces (dict keeps its
-    key objects alive, HashTable copies keys into its own memory, which is
-    allocated through PyMem_RawMalloc so tracemalloc sees it), and the
+  * memory: a child process per structure builds it from keys made on the
+    fly, and reports what tracemalloc traces (both keep their key objects
+    alive, so the key objects count on both sides; the table's own arrays are
+    allocated through PyMem_RawMalloc, so tracemalloc sees them), and the
     growth of its resident set size (/proc/self/statm) as a cross-check.
     Measured at n keys and just past a doubling (the smallest power of two
-    >= n, plus one: the table's bucket array and entry slab have both just
-    doubled, its worst point).
+    >= n, plus one: the table's bucket array has just doubled, its worst
+    point).
   * the Python hash function's overhead: `h[k] = v` with the talk's hash
     function written in Python, minus calling that function alone, at n
     keys and at 10**4 keys (in the caches; more repeats). The talk's hash
@@ -160,15 +160,21 @@ OPERATIONS = [
     ("lookup h[k]", "for k in keys: h[k]", "for k in keys: d[k]", "keys", True, "subscript"),
     ("pop all h.pop(k)", "for k in keys: h.pop(k)", "for k in keys: d.pop(k)", "keys", True, "pop"),
     ("delete all del h[k]", "for k in keys: del h[k]", "for k in keys: del d[k]", "keys", True, "pop"),
-    ("iterate for k in h", "for k in h: pass", "for k in d: pass", "keys", True, None),
+    ("iterate for k in h", "for k in h: pass", "for k in d: pass", "keys", True, "iterate"),
 ]
-# Ratio targets HashTable / dict (int keys; str keys: STR_TARGET for all).
-TARGETS = {"insert": 1.5, "get": 1.5, "subscript": 2.0, "pop": 1.5}
-STR_TARGET = 1.3
+# Ratio targets HashTable / dict, by operation; tuple keys (whose == and
+# hash are the tuple's own, through the C API) have TUPLE_TARGET for all.
+TARGETS = {"insert": 1.3, "get": 1.3, "subscript": 1.3, "pop": 1.3, "iterate": 1.5}
+TUPLE_TARGET = 1.5
 PURE_SPEEDUP = 10.0
 SCALING_TARGET = 2.0
 HASH_OVERHEAD_NS = 50.0
 CACHED_N = 10**4  # key count of the in-cache hash function measurement
+
+
+HIGH_BITS = "int << 32"
+WORKLOAD_NAMES = {"int-ordered": "int, in order", "int-shuffled": "int, shuffled", "str": "str",
+                  "tuple": "tuple", "int-high": HIGH_BITS}
 
 
 def make_keys(workload, n, with_misses=True):
@@ -193,6 +199,19 @@ def make_keys(workload, n, with_misses=True):
         keys = [f"key{i}" for i in order]
         if with_misses:
             misses = [f"miss{i}" for i in order]
+    elif workload == "tuple":
+        rng = random.Random(44)
+        order = list(range(n))
+        rng.shuffle(order)
+        keys = [(i, str(i)) for i in order]
+        if with_misses:
+            misses = [(i, str(i)) for i in range(n, 2 * n)]
+    elif workload == HIGH_BITS:
+        # Keys whose hashes differ only above bit 32 (hash(i << 32) == i << 32):
+        # the bucket is chosen by every bit of the hash, not only the low ones.
+        keys = [i << 32 for i in range(n)]
+        if with_misses:
+            misses = [i << 32 for i in range(n, 2 * n)]
     else:
         raise ValueError(workload)
     for some in (keys, misses or ()):
@@ -316,8 +335,12 @@ def memory_child(structure, workload, n, mode):
     # The keys are made on the fly (no key list to drop), in the workload's order.
     if workload == "str":
         gen = (f"key{i}" for i in range(n))
+    elif workload == "tuple":
+        gen = ((i, str(i)) for i in range(n))
     elif workload == "int, shuffled":
         gen = ((i * KNUTH) % n for i in range(n))  # a permutation of range(n)
+    elif workload == HIGH_BITS:
+        gen = (i << 32 for i in range(n))
     else:
         gen = iter(range(n))
     gc.collect()
@@ -498,7 +521,7 @@ def report_operations(rep, results, workloads, n):
             ours = results[(workload, name, "HashTable")]
             d = results[(workload, name, "dict")]
             pure = results.get((workload, name, "pure Python"), math.nan)
-            limit = (STR_TARGET if workload == "str" else TARGETS[target]) if target else None
+            limit = (TUPLE_TARGET if workload == "tuple" else TARGETS[target]) if target else None
             no_pure = math.isnan(pure)
             rows.append([name, f"{ours:.1f}", f"{d:.1f}", "-" if no_pure else f"{pure:.1f}",
                          f"{ours / d:.2f}", f"<= {limit:g}" if limit else "-",
@@ -591,7 +614,8 @@ def main():
                         help="only the scaling measurement (10**4 to 10**7 keys)")
     parser.add_argument("--sizes", help="comma-separated key counts for --scaling")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
-    parser.add_argument("--workloads", help="comma-separated subset: int-ordered,int-shuffled,str")
+    parser.add_argument("--workloads",
+                        help="comma-separated subset: " + ",".join(WORKLOAD_NAMES))
     parser.add_argument("--no-pure", action="store_true",
                         help="skip the pure-Python table (the slow part of a run)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
@@ -607,9 +631,8 @@ def main():
     n = args.n or (10**5 if quick else 10**6)
     repeat = args.repeat or (3 if quick else 7)
     pure_repeat = max(1, min(3, repeat))
-    names = {"int-ordered": "int, in order", "int-shuffled": "int, shuffled", "str": "str"}
-    workloads = ([names[w] for w in args.workloads.split(",")] if args.workloads
-                 else list(names.values()))
+    workloads = ([WORKLOAD_NAMES[w] for w in args.workloads.split(",")] if args.workloads
+                 else list(WORKLOAD_NAMES.values()))
 
     def progress(text):
         if sys.stderr.isatty():
@@ -634,9 +657,11 @@ def main():
         structures = {k: v for k, v in STRUCTURES.items()
                       if not (args.no_pure and k == "pure Python")}
         results = bench_operations(workloads, n, repeat, pure_repeat, progress, structures)
-        over = bench_hash_overhead(workloads, n, repeat, progress)
+        # The talk's hash function knows ints, floats and strs only.
+        talk_workloads = [w for w in workloads if w in ("int, in order", "int, shuffled", "str")]
+        over = bench_hash_overhead(talk_workloads, n, repeat, progress)
         report_operations(rep, results, workloads, n)
-        report_hash_overhead(rep, over, workloads, n)
+        report_hash_overhead(rep, over, talk_workloads, n)
         if not args.no_memory:
             report_memory(rep, bench_memory(workloads, n, progress), workloads, n)
     progress("")

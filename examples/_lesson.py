@@ -39,11 +39,13 @@ REPO = _build.REPO
 QUICK = os.environ.get("HASHTABLE_QUICK", "") not in ("", "0") or "--quick" in sys.argv[1:]
 
 # Where a lesson looks for a debug interpreter (one with sys.gettotalrefcount)
-# when it is not running under one: tools/test-all makes .venvs/3.11-dbg.
-DEBUG_PYTHONS = [
-    os.environ.get("HASHTABLE_DEBUG_PYTHON"),
-    os.path.join(REPO, ".venvs", "3.11-dbg", "bin", "python"),
-    "/usr/bin/python3.11-dbg",
+# when it is not running under one: tools/test-all makes .venvs/3.11-dbg, and
+# .venvs/3.15-dbg in the sid chroot. This interpreter's own version first.
+DEBUG_PYTHONS = [os.environ.get("HASHTABLE_DEBUG_PYTHON")] + [
+    python
+    for minor in dict.fromkeys(["%d.%d" % sys.version_info[:2], "3.11", "3.15"])
+    for python in (os.path.join(REPO, ".venvs", minor + "-dbg", "bin", "python"),
+                   "/usr/bin/python%s-dbg" % minor)
 ]
 
 # Long lines of a child's stderr (a debug interpreter dumps the repr of the

@@ -77,7 +77,9 @@ def _clear_caches():
             cleanup()
     except ImportError:  # pragma: no cover
         pass
-    sys._clear_type_cache()
+    # 3.13 deprecated _clear_type_cache for this: its DeprecationWarning,
+    # recorded by pytest on every run, would itself look like a leak.
+    (getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache)()
     gc.collect()
     gc.collect()
 

@@ -130,7 +130,13 @@ def test_decref_borrowed_takes_one_reference_from_builtins_per_table(variants):
 @pytest.mark.skipif(not DEBUG_INTERPRETER, reason="the GC's refcount check: debug interpreter only")
 def test_decref_borrowed_stops_the_debug_interpreter(variants):
     fate = lesson(4).make_tables("decref-borrowed", 100000, python=sys.executable, timeout=60)
-    assert fate.signal_name == "SIGABRT", explain(fate)
+    # The failed assertion aborts (SIGABRT) after printing the object, whose
+    # repr runs Python code in the middle of the collection: the repr of
+    # site's `copyright`, `credits` and `license`. Where that code frees a
+    # list (its first __lines: 3.14 and 3.15's site, not 3.11's), the
+    # collector cannot untrack it then, and the printing itself dies of
+    # SIGSEGV, after the assertion's lines.
+    assert fate.signal_name in ("SIGABRT", "SIGSEGV"), explain(fate)
     assert "refcount is too small" in fate.stderr, explain(fate)
     assert "object type name: dict" in fate.stderr, explain(fate)
     # Stopped at the first collection, after ten tables, not a thousand later.
@@ -220,12 +226,17 @@ def test_ctypes_abi_returns_what_the_module_returns(ht, trace_level):
 
 # --- lesson 1: reference counts seen from Python ------------------------------
 
+# What sys.getrefcount gains per call level that passes an object down.
+REFS_PER_CALL_LEVEL = 2 if sys.version_info < (3, 11) else 1 if sys.version_info < (3, 14) else 0
+
+
 def test_refcount_lesson_shows_what_it_claims():
     """Run the lesson and check the numbers it prints: a second name adds one
     reference, held by one referrer (the module's namespace dict); each call
-    level adds to getrefcount (two references before 3.11, one since) but no
-    referrer (a running frame is not GC-tracked); a stored value gains one
-    reference and its HashTable shows among its referrers."""
+    level adds to getrefcount (two references before 3.11, one on 3.11 to
+    3.13, none since 3.14, where a call passes its locals on as borrowed
+    references) but no referrer (a running frame is not GC-tracked); a stored
+    value gains one reference and its HashTable shows among its referrers."""
     done = subprocess.run([sys.executable, os.path.join(EXAMPLES, "01_refcounts.py")],
                           cwd=_lesson.REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -242,7 +253,9 @@ def test_refcount_lesson_shows_what_it_claims():
     assert "gc.get_referrers(obj): 1 referrer: the module's namespace dict" in out
     rise, referrers = number(r"100 more levels: getrefcount rose by (\d+) \(.*\), "
                              r"gc.get_referrers by (-?\d+)\.")
-    assert rise == (100 if sys.version_info >= (3, 11) else 200)
+    assert rise == 100 * REFS_PER_CALL_LEVEL
+    if sys.version_info >= (3, 14):
+        assert "pushes a borrowed reference" in out
     assert referrers == 0
     assert ">>> gc.is_tracked(sys._getframe()) inside a running call\n  False" in out
     before, after = number(r"sys.getrefcount\(value\): (\d+) -> (\d+)")

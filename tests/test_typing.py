@@ -4,6 +4,7 @@
 (and the same example must run, so the stubs describe what really happens),
 and must reject obviously wrong uses, each with the error expected on its line.
 """
+import fcntl
 import os
 import re
 import subprocess
@@ -158,10 +159,15 @@ def test_pip_installed_module_is_typed_for_mypy(tmp_path):
     """`pip install .` puts the stub-only package hashtable-stubs/ (PEP 561)
     beside the module, so mypy finds the types with nothing on MYPYPATH."""
     target = tmp_path / "site"
-    install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), _build.REPO],
-        capture_output=True, text=True, timeout=1200)
+    # pip builds in the source tree (build/bdist.*, src/hashtable.egg-info),
+    # shared by every interpreter: one install at a time, since tools/test-all
+    # tests the chroot's interpreters beside the host's.
+    with open(os.path.join(_build.REPO, "build", "pip-install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        install = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+             "--disable-pip-version-check", "--target", str(target), _build.REPO],
+            capture_output=True, text=True, timeout=1200)
     assert install.returncode == 0, install.stdout + install.stderr
     assert (target / "hashtable-stubs" / "__init__.pyi").is_file()
     assert not (target / "hashtable.py").exists()  # the root's signpost is not shipped
