@@ -28,10 +28,13 @@ behaviour in Rust even when nothing crashes: a `&` promises that nothing
 changes the table while it lives. The correct build cannot break that
 promise: no `&` of the table is alive while Python code runs.
 
-Each session runs in a child with PYTHONMALLOC=debug, which fills freed
-memory with 0xDD bytes, so reading freed memory gives the same wrong
-numbers every time. Then the same sessions run with the default allocator,
-where freed memory holds whatever the allocator left there.
+Three keys that hash alike share one chain, and `t.get(Key('c'))` first
+compares the chain's head, Key('a'), with Key('c'). That __eq__ clears the
+table, makes it grow, deletes every key, or deletes the table (`del t`). Each session runs in a
+child, on a dict and then on a HashTable, with PYTHONMALLOC=debug, which
+fills freed memory with 0xDD bytes, so reading freed memory gives the same
+wrong numbers every time. Then the same sessions run with the default
+allocator, where freed memory holds whatever the allocator left there.
 
     python examples/09_eq_mutates_the_table.py     (HASHTABLE_QUICK=1: fewer runs)
 """
@@ -70,38 +73,59 @@ class Key:
         return "Key(%r)" % self.name
 
 
-def session(table):
+def drop():
+    global t
+    del t
+
+
+CHANGES = {
+    "clear": ("clears the table", lambda: t.clear()),
+    "grow": ("adds 40 keys: the table grows", lambda: t.update((i, i) for i in range(40))),
+    "delete": ("deletes every key, Key('a') too", lambda: [t.pop(k) for k in list(t)]),
+    "drop": ("deletes the table: del t, its only name", drop),
+}
+
+
+def session(make):
+    """The session on a new table of type `make`: what t.get(Key('c'))
+    answered (or raised), and the keys left in t (None: t is gone)."""
+    global t
+    t = make()
     for name in "abc":
-        table[Key(name)] = name
-    if SCENARIO == "clear":
-        MUTATE.append(("clears the table", table.clear))
-    else:
-        MUTATE.append(("adds 40 keys: the table grows",
-                       lambda: table.update((i, i) for i in range(40))))
+        t[Key(name)] = name
+    MUTATE.append(CHANGES[SCENARIO])
     print("  >>> t.get(Key('c'))")
-    found = table.get(Key("c"))
-    return found, list(table.items())
+    try:
+        found = repr(t.get(Key("c")))
+    except Exception as e:
+        found = "%s: %s" % (type(e).__name__, e)
+    return found, [repr(k) for k in t] if "t" in globals() else None
 
 
-def show(found, items):
-    keys = [repr(k) for k, _ in items]
+def show(found, keys):
+    if keys is None:
+        return "got %s; t is gone" % found
     more = ", ... %d more" % (len(keys) - 4) if len(keys) > 4 else ""
-    return "found %r; now %d keys: [%s%s]" % (found, len(keys), ", ".join(keys[:4]), more)
+    return "got %s; t has %d keys: [%s%s]" % (found, len(keys), ", ".join(keys[:4]), more)
 
 
 print("dict:")
-on_dict = session({})
+on_dict = session(dict)
 print("  " + show(*on_dict))
 print("HashTable:")
-on_table = session(hashtable.HashTable())
+on_table = session(hashtable.HashTable)
 print("  " + show(*on_table))
-print("HashTable == dict (what get found, every key and value, in order):", on_table == on_dict)
+print("HashTable == dict (what get answered, the keys left, in order):", on_table == on_dict)
 '''
 
 SCENARIOS = {
     "clear": "__eq__ clears the table",
     "grow": "__eq__ makes the table grow",
+    "delete": "__eq__ deletes every key",
+    "drop": "__eq__ deletes the table",
 }
+
+SAME_AS_DICT = "HashTable == dict (what get answered, the keys left, in order): True"
 
 # Runs with the default allocator, per build and scenario.
 PLAIN_RUNS = 3 if _lesson.QUICK else 10
@@ -111,18 +135,26 @@ PANIC = re.compile(r"panicked at [^\n]*:\n(.*)")
 FREED = 0xDDDDDDDD  # four bytes of freed memory under PYTHONMALLOC=debug
 
 WHAT_HAPPENED = """
-Both builds ran the same session; dict ran it first, in the same child.
+Each child ran the same session on a dict first, then on a HashTable.
 
-The compare-in-place build compared inside the library's walk. The walk had
-read where the table's entries and links live before calling the comparison
-(a `&` of the table promises that nothing changes them meanwhile), and the
-comparison freed or moved them: clear() freed the whole table, growing
-reallocated its arrays. The walk then read the index of the next entry from
-freed memory.%s Rust's bounds check on the entries array turned the wild
-index into a panic, and a panic cannot unwind out of the module's extern "C"
-functions: the process aborts. In C nothing would check: the walk would
-follow the link wherever it pointed, and crash, or find a key of another
-table, or put a new key into freed memory, far from the cause.
+The compare-in-place build compared inside the library's walk, and the walk
+had read where the table's entries and links live before calling the
+comparison (a `&` of the table promises that nothing changes them
+meanwhile). clear() freed the whole table, growing moved its arrays to new
+memory: the walk then read the index of the next entry from freed memory.
+%s Deleting every key left the table's memory in place but unlinked
+the entries: the walk followed a stale link to a removed one. In
+each case Rust's checks (a bounds check, the table's own assertion) turned
+the wild read into a panic, and a panic cannot unwind out of the module's
+extern "C" functions: the process aborts. In C nothing would check: the
+walk would follow the link wherever it pointed, and crash, or find a key of
+another table, or put a new key into freed memory, far from the cause.
+
+`del t` did no harm, in either build: the running call holds its own
+reference to the table (the interpreter keeps `t` on its stack until
+get returns), so the table is freed only once get has returned (the
+dealloc lines). The module still takes its own reference before comparing,
+so that it never depends on its caller for that.
 
 The correct build answered exactly as dict did. quick_eq, the comparison
 the library calls during its walk, decides only what needs no Python code
@@ -133,10 +165,11 @@ borrow end, and compares. Then it looks at the object's table again: the
 same table, in the same layout, still holding that key at that slot? Then
 it resumes the walk after the slot; if not, it starts over from the chain's
 head in the table as it is now. That is what CPython's dict does after each
-comparison (a changed table: start again), and why both found the same."""
+comparison (a changed table: start again), and why both answered the same."""
 
-FREED_NOTE = """ 3722304989 is 0xDDDDDDDD, the debug
-allocator's mark of freed memory."""
+FREED_NOTE = """The index in the panic, 3722304989, is 0xDDDDDDDD: the debug allocator's
+mark of freed memory."""
+NO_FREED_NOTE = "Freed memory holds whatever the allocator left there."
 
 WHY = """
 Why the correct build cannot have this bug: no `&` (or `&mut`) of the table
@@ -190,17 +223,16 @@ def main():
                             % (build, title, _lesson.version()))
             fate = eq_mutates(variant, scenario)
             fate.report()
-            message = panic_message(fate)
-            freed_seen |= bool(message and str(FREED) in message)
-    print(WHAT_HAPPENED % (FREED_NOTE if freed_seen else ""))
+            freed_seen |= str(FREED) in (panic_message(fate) or "")
+    print(WHAT_HAPPENED % (FREED_NOTE if freed_seen else NO_FREED_NOTE))
 
     _lesson.heading("the same sessions with the default allocator, %d runs each" % PLAIN_RUNS)
     for variant, build in ((VARIANT, "compare-in-place"), (None, "correct")):
         for scenario in SCENARIOS:
             fates = plain_runs(variant, scenario)
-            agree = sum("HashTable == dict (what get found, every key and value, in order): True"
-                        in fate.stdout for fate in fates)
-            print("  %-16s %-5s: %s; the same as dict in %d" % (build, scenario, tally(fates), agree))
+            agree = sum(SAME_AS_DICT in fate.stdout for fate in fates)
+            print("  %-16s %-6s: %s; the same as dict in %d"
+                  % (build, scenario, tally(fates), agree))
     print(WHY)
 
 
