@@ -319,6 +319,76 @@ def test_eq_mutates_default_allocator_runs(variants):
     assert not any(nine.SAME_AS_DICT in fate.stdout for fate in fates)
 
 
+class MeddlingKey:
+    """The lesson's Key: every one hashes alike, and its __eq__ first runs
+    `meddle` (once), then compares names."""
+    meddle = []
+
+    def __init__(self, name):
+        self.name = name
+
+    def __hash__(self):
+        return 42
+
+    def __eq__(self, other):
+        if MeddlingKey.meddle:
+            MeddlingKey.meddle.pop()()
+        return isinstance(other, MeddlingKey) and self.name == other.name
+
+    def __repr__(self):
+        return "Key(%r)" % self.name
+
+
+class Meddled(Exception):
+    pass
+
+
+def meddled():
+    raise Meddled("from __eq__")
+
+
+EQ_OPERATIONS = {
+    "get": lambda t: t.get(MeddlingKey("c"), "default"),
+    "t[k]": lambda t: t[MeddlingKey("c")],
+    "in": lambda t: MeddlingKey("c") in t,
+    "in keys()": lambda t: MeddlingKey("c") in t.keys(),
+    "t[k] = v": lambda t: t.__setitem__(MeddlingKey("c"), "new"),
+    "setdefault": lambda t: t.setdefault(MeddlingKey("c"), "new"),
+    "pop": lambda t: t.pop(MeddlingKey("c"), "default"),
+    "del t[k]": lambda t: t.__delitem__(MeddlingKey("c")),
+}
+EQ_CHANGES = {
+    "clear": lambda t: t.clear,
+    "grow": lambda t: lambda: t.update((i, i) for i in range(40)),
+    "delete every key": lambda t: lambda: [t.pop(k) for k in list(t)],
+    "delete the compared key": lambda t: lambda: t.pop(next(iter(t))),
+    "insert an equal key": lambda t: lambda: t.__setitem__(MeddlingKey("c"), "inserted"),
+    "raise": lambda t: meddled,
+}
+
+
+@pytest.mark.parametrize("change", list(EQ_CHANGES))
+@pytest.mark.parametrize("operation", list(EQ_OPERATIONS))
+def test_eq_mutates_every_keyed_operation_answers_as_dict(ht, trace_level, operation, change):
+    """The walkthrough's claim: every keyed operation of the correct build
+    compares outside any borrow and rechecks the table, so whatever __eq__
+    does to the table, the answer (or the exception, unchanged) and the
+    contents after, in order, are dict's."""
+    def run(table):
+        for name in "abc":
+            table[MeddlingKey(name)] = name
+        MeddlingKey.meddle[:] = [EQ_CHANGES[change](table)]
+        try:
+            result = ("ok", EQ_OPERATIONS[operation](table))
+        except Exception as e:  # noqa: BLE001 - compared with dict's
+            result = ("raised", type(e), e.args)
+        assert not MeddlingKey.meddle, "__eq__ never ran"
+        return result, [(repr(k), v) for k, v in table.items()]
+
+    with trace_level("off"):
+        assert run(ht.HashTable()) == run({})
+
+
 # --- lesson 1: reference counts seen from Python ------------------------------
 
 # What sys.getrefcount gains per call level that passes an object down.
