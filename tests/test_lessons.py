@@ -269,7 +269,7 @@ def test_eq_mutates_correct_build_answers_as_dict(variants, scenario):
     ("clear", "index out of bounds: the len is 3 but the index is 3722304989"),
     ("grow", "index out of bounds: the len is 3 but the index is 3722304989"),
     ("delete", "a chain links to a removed entry"),
-])
+], ids=["clear", "grow", "delete"])
 def test_eq_mutates_compare_in_place_build_aborts(variants, scenario, panic):
     """The compare-in-place build, with PYTHONMALLOC=debug: the walk goes on
     after the comparison changed the table, reads a link from freed memory
