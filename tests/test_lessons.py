@@ -495,7 +495,9 @@ SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "
 
 def test_the_examples_are_all_here():
     numbered = [s for s in SCRIPTS if re.match(r"\d\d_", s)]
-    assert [s[:2] for s in numbered] == ["%02d" % i for i in range(1, 10)], SCRIPTS
+    # 12 to 15: finding the bugs yourself (tests/test_debugging_lessons.py).
+    expected = list(range(1, 10)) + list(range(12, 16))
+    assert [s[:2] for s in numbered] == ["%02d" % i for i in expected], SCRIPTS
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

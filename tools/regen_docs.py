@@ -119,9 +119,11 @@ def run(command, env, timeout):
     return ADDRESS.sub(r"\g<1>...", output).rstrip()
 
 
-def regenerate(text, env, timeout, compared=None):
+def regenerate(text, env, timeout, compared=None, only=None):
     """The new text of one Markdown file. With `compared` (a list), also
-    appends (old block, new block) pairs with their varying parts hidden."""
+    appends (old block, new block) pairs with their varying parts hidden.
+    With `only` (a compiled regex), a block whose command it does not match
+    is kept as it is."""
     lines = text.split("\n")
     out = []
     i = 0
@@ -154,6 +156,9 @@ def regenerate(text, env, timeout, compared=None):
             old_note = lines[i]
             i += 1
         command = marker.group(1)
+        if only is not None and not only.search(command):
+            out += lines[start - 1:i]  # the fence, the old content, the note
+            continue
         content = "\n".join(filter(None, [f"$ {command}", run(command, env, timeout)]))
         note = f"(produced by tools/regen_docs.py with {python_version()})"
         if compared is not None:
@@ -179,6 +184,9 @@ def main():
     # valgrind) take minutes, several times longer on a busy machine.
     parser.add_argument("--timeout", type=float, default=3600,
                         help="seconds per command (default 3600)")
+    parser.add_argument("--only", metavar="REGEX", type=re.compile,
+                        help="regenerate only the blocks whose command matches REGEX "
+                             "(e.g. --only 05_cycles); the others stay as they are")
     args = parser.parse_args()
     files = args.files or [os.path.join(REPO, "README.md")] + sorted(
         glob.glob(os.path.join(REPO, "docs", "*.md")))
@@ -192,7 +200,7 @@ def main():
                 old = f.read()
             compared = [] if args.check else None
             try:
-                new = regenerate(old, env, args.timeout, compared)
+                new = regenerate(old, env, args.timeout, compared, args.only)
             except RuntimeError as e:
                 print(f"{path}: {e}", file=sys.stderr)
                 status = 1

@@ -419,7 +419,7 @@ impl<K, V> Table<K, V> {
     /// insertion order, until it answers [`Verdict::Equal`] (`Found`) or
     /// [`Verdict::Ask`] (`Ask`), or the chain ends (`Missing`). `eq` runs
     /// while the table is borrowed: it must not reach the table itself.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, search: &Search<'_>, mut eq: impl FnMut(&K) -> Verdict) -> Lookup {
         let bucket = self.bucket_of(search.hash);
         let result = self.walk(search.hash, self.heads[bucket], NIL, &mut eq);
@@ -820,6 +820,7 @@ impl<K: Display, V> Table<K, V> {
     /// stale `missing` walks the chain to its tail instead of trusting it, so
     /// the chains stay sound, but it cannot know whether the key was added in
     /// the meantime.
+    #[inline]
     pub fn insert_new(
         &mut self,
         hash: i64,
@@ -871,6 +872,7 @@ impl<K: Display, V> Table<K, V> {
     /// the old one; the key stays, as dict keeps the first key object.
     ///
     /// Panics if `slot` holds no entry.
+    #[inline]
     pub fn replace_value(&mut self, slot: Slot, value: V) -> V {
         let Some(entry) = self
             .entries
@@ -896,6 +898,7 @@ impl<K: Display, V> Table<K, V> {
     /// tombstone. O(length of its chain).
     ///
     /// Panics if `slot` holds no entry.
+    #[inline]
     pub fn remove_at(&mut self, slot: Slot) -> (K, V) {
         if self.key_at(slot).is_none() {
             panic!("remove_at: slot {} holds no entry", slot.0);

@@ -251,6 +251,7 @@ unsafe fn find_slowly(
 ///
 /// # Safety
 /// `obj` is a live HashTable, `key` and `value` live objects, and the GIL is held.
+#[inline(always)]
 pub(crate) unsafe fn insert(
     obj: *mut HashTableObject,
     call: &str,
@@ -307,6 +308,7 @@ pub(crate) unsafe fn insert(
 ///
 /// # Safety
 /// `obj` is a live HashTable, `key` a live object, and the GIL is held.
+#[inline(always)]
 pub(crate) unsafe fn lookup(
     obj: *mut HashTableObject,
     call: &str,
@@ -331,6 +333,7 @@ pub(crate) unsafe fn lookup(
 ///
 /// # Safety
 /// `obj` is a live HashTable, `key` a live object, and the GIL is held.
+#[inline(always)]
 pub(crate) unsafe fn remove(
     obj: *mut HashTableObject,
     call: &str,
@@ -358,6 +361,7 @@ pub(crate) unsafe fn remove(
 /// # Safety
 /// `obj` is a live HashTable, `key` and `default` live objects, and the GIL
 /// is held.
+#[inline(always)]
 pub(crate) unsafe fn get_or_insert(
     obj: *mut HashTableObject,
     key: *mut ffi::PyObject,

@@ -23,7 +23,6 @@ use super::keys::{Class, Probe, ShowKey};
 use super::refs::{Repr, Strong, TypeName, raise, raise_fmt};
 use super::trace::flush as flush_trace;
 use crate::library::hash::{naive_hash_float, naive_hash_int, naive_hash_str};
-use crate::library::python_int_hash;
 use crate::library::trace::{self as library_trace, Level, Origin};
 use crate::trace;
 
@@ -209,7 +208,9 @@ pub(crate) unsafe fn get_hash(
     // object. Neither runs Python code, so no queued line needs flushing.
     if kind == HashKind::Builtin && !library_trace::enabled(Level::Calls) {
         match probe.class {
-            Class::Int(i) => return Some(python_int_hash(i)),
+            // Below 2**60 in magnitude, int's hash is the value itself
+            // (python_int_hash's modulus never applies), -1 becoming -2.
+            Class::Int(i) => return Some(if i == -1 { -2 } else { i }),
             Class::Str => {
                 // SAFETY: the probe says the key is an exact str, and every
                 // str has the `hash` field of PyASCIIObject (-1 until computed).
