@@ -53,6 +53,14 @@ DEBUG_PYTHONS = [os.environ.get("HASHTABLE_DEBUG_PYTHON")] + [
 LINE_MAX = 160
 ADDRESS = re.compile(r"((?:thread|address *:) )0x[0-9a-fA-F]+")
 STDLIB_FILE = re.compile(r'"[^"]*/lib/python\d+\.\d+/')
+# A Rust panic: "thread '<unnamed>' (4242) panicked at src/x.rs:1:2:", the
+# message on the next line; the thread id changes from run to run, and the
+# standard library's files sit under /rustc/<the compiler's commit>/.
+RUST_THREAD_ID = re.compile(r"^(thread '[^']*') \(\d+\)")
+RUSTC_DIR = re.compile(r"/rustc/[0-9a-f]+/")
+# The frames of a Rust backtrace (printed even without RUST_BACKTRACE when a
+# panic cannot unwind): "  12:  0x7f.. - name" and "     at file:line".
+BACKTRACE_FRAME = re.compile(r"^\s+(\d+:|at )")
 
 
 def portable(line):
@@ -61,6 +69,8 @@ def portable(line):
     repository's directory nothing (its paths become relative)."""
     line = ADDRESS.sub(r"\g<1>0x...", line)
     line = STDLIB_FILE.sub('"<stdlib>/', line)
+    line = RUST_THREAD_ID.sub(r"\1", line)
+    line = RUSTC_DIR.sub("<rust>/", line)
     return line.replace(REPO + os.sep, "")
 
 
@@ -152,16 +162,26 @@ class Fate:
         return "exit status %d" % self.returncode
 
     def fatal_error(self):
-        """The interesting part of stderr: from the first 'Fatal Python error' or
-        assertion line to the end (faulthandler's traceback), long lines cut."""
+        """The interesting part of stderr: from the first Rust panic, 'Fatal
+        Python error' or assertion line to the end (faulthandler's traceback),
+        without Rust's backtraces, long lines cut."""
         lines = self.stderr.splitlines()
         start = next((i for i, line in enumerate(lines)
-                      if "Fatal Python error" in line or "Assertion" in line), None)
+                      if "Fatal Python error" in line or "Assertion" in line
+                      or " panicked at " in line), None)
         if start is None:
             return ""
         keep = []
         skipping = False
+        in_backtrace = False
         for line in lines[start:]:
+            if line == "stack backtrace:" or line.startswith("note: run with `RUST_BACKTRACE"):
+                in_backtrace = line == "stack backtrace:"
+                continue
+            if in_backtrace:
+                in_backtrace = bool(BACKTRACE_FRAME.match(line))
+                if in_backtrace:
+                    continue
             # A debug interpreter's object dump: the repr of the object can be
             # huge (the builtins dict) and span many lines.
             if line.startswith("object repr"):
@@ -192,7 +212,9 @@ class Fate:
                 print("  " + line)
         fatal = self.fatal_error()
         if fatal:
-            print("  --- the child's stderr (faulthandler) ---")
+            panicked = " panicked at " in fatal.splitlines()[0]
+            print("  --- the child's stderr (%s) ---"
+                  % ("Rust's panic, then faulthandler" if panicked else "faulthandler"))
             for line in fatal.splitlines():
                 print("  " + line)
         elif not self.ok and self.stderr.strip():

@@ -21,7 +21,8 @@ import _build  # examples/, put on sys.path by conftest.py
 import _lesson
 
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
-VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race")
+VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race",
+            "compare-in-place")
 DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 
 
@@ -223,6 +224,171 @@ def test_ctypes_abi_returns_what_the_module_returns(ht, trace_level):
     lib.hashtable_c_free(None)
 
 
+# --- lesson 9: compare-in-place ----------------------------------------------
+
+def got_lines(fate):
+    """What the child printed after each `t.get(Key('c'))`: dict's, then the HashTable's."""
+    return re.findall(r"^  (got .*)$", fate.stdout, re.M)
+
+
+# What t.get(Key('c')) answers, and what is left of t, when the comparison
+# with Key('a') does each of the lesson's changes: dict's answers, checked
+# here against a real dict.
+DICT_ANSWERS = {
+    "clear": "got None; t has 0 keys: []",
+    "grow": "got 'c'; t has 43 keys: [Key('a'), Key('b'), Key('c'), 0, ... 39 more]",
+    "delete": "got None; t has 0 keys: []",
+    "drop": "got 'c'; t is gone",
+}
+
+
+def test_eq_mutates_lesson_covers_the_scenarios_it_describes():
+    nine = lesson(9)
+    assert tuple(nine.SCENARIOS) == tuple(DICT_ANSWERS)
+    assert nine.VARIANT in VARIANTS
+    assert nine.FREED == 3722304989  # the number the lesson's note names
+    assert str(nine.FREED) in nine.FREED_NOTE
+
+
+@pytest.mark.parametrize("scenario", list(DICT_ANSWERS))
+def test_eq_mutates_correct_build_answers_as_dict(variants, scenario):
+    """The correct build, with PYTHONMALLOC=debug: no crash, and after an
+    __eq__ that changed the table, the same answer and the same keys (in
+    order) as dict."""
+    nine = lesson(9)
+    fate = nine.eq_mutates(None, scenario)
+    assert fate.ok, explain(fate)
+    # The __eq__ changed the table during each lookup, the dict's and the HashTable's.
+    assert fate.stdout.count("Key('a') == Key('c') runs __eq__, which") == 2, explain(fate)
+    assert got_lines(fate) == [DICT_ANSWERS[scenario]] * 2, explain(fate)
+    assert nine.SAME_AS_DICT in fate.stdout, explain(fate)
+    assert nine.panic_message(fate) is None
+
+
+@pytest.mark.parametrize("scenario, panic", [
+    ("clear", "index out of bounds: the len is 3 but the index is 3722304989"),
+    ("grow", "index out of bounds: the len is 3 but the index is 3722304989"),
+    ("delete", "a chain links to a removed entry"),
+], ids=["clear", "grow", "delete"])
+def test_eq_mutates_compare_in_place_build_aborts(variants, scenario, panic):
+    """The compare-in-place build, with PYTHONMALLOC=debug: the walk goes on
+    after the comparison changed the table, reads a link from freed memory
+    (0xDDDDDDDD) or to a removed entry, and Rust's check panics; the panic
+    cannot unwind out of extern "C": SIGABRT, before the HashTable answers."""
+    nine = lesson(9)
+    fate = nine.eq_mutates(nine.VARIANT, scenario)
+    assert fate.signal_name == "SIGABRT", explain(fate)
+    assert nine.panic_message(fate) == panic, explain(fate)
+    assert "panic in a function that cannot unwind" in fate.stderr, explain(fate)
+    assert "Fatal Python error: Aborted" in fate.stderr, explain(fate)
+    # dict answered; the HashTable's __eq__ ran, and the child died in that lookup.
+    assert got_lines(fate) == [DICT_ANSWERS[scenario]], explain(fate)
+    assert fate.stdout.count("runs __eq__, which") == 2, explain(fate)
+    if scenario == "clear":
+        # clear() freed the whole table under the walk, before the panic.
+        after_eq = fate.stdout.split("runs __eq__, which clears the table")[2]
+        assert "Library: freed a table of 8 buckets and 3 entries" in after_eq, explain(fate)
+
+
+def test_eq_mutates_del_t_harms_neither_build(variants):
+    """`del t` in __eq__ frees nothing during the lookup: the call holds a
+    reference to the table. Even the compare-in-place build answers as dict,
+    and the table is freed once get has returned (its dealloc lines come
+    after the __eq__ line, before the answer is printed)."""
+    nine = lesson(9)
+    for variant in (nine.VARIANT, None):
+        fate = nine.eq_mutates(variant, "drop")
+        assert fate.ok, explain(fate)
+        assert got_lines(fate) == [DICT_ANSWERS["drop"]] * 2, explain(fate)
+        assert nine.SAME_AS_DICT in fate.stdout
+        on_table = fate.stdout.split("HashTable:")[1]
+        dealloc = on_table.index("Module: dealloc: releasing hash_func and 3 values")
+        assert on_table.index("runs __eq__") < dealloc < on_table.index("got 'c'"), explain(fate)
+
+
+def test_eq_mutates_default_allocator_runs(variants):
+    """The lesson's last table: with the default allocator the correct build
+    answers as dict in every run, and the compare-in-place build never does
+    when the walk meets a removed entry (that does not depend on the allocator)."""
+    nine = lesson(9)
+    for scenario in nine.SCENARIOS:
+        (fate,) = nine.plain_runs(None, scenario, runs=1)
+        assert fate.ok and nine.SAME_AS_DICT in fate.stdout, explain(fate)
+    fates = nine.plain_runs(nine.VARIANT, "delete", runs=2)
+    assert nine.tally(fates) == "2 of 2 killed by SIGABRT", [explain(f) for f in fates]
+    assert not any(nine.SAME_AS_DICT in fate.stdout for fate in fates)
+
+
+class MeddlingKey:
+    """The lesson's Key: every one hashes alike, and its __eq__ first runs
+    `meddle` (once), then compares names."""
+    meddle = []
+
+    def __init__(self, name):
+        self.name = name
+
+    def __hash__(self):
+        return 42
+
+    def __eq__(self, other):
+        if MeddlingKey.meddle:
+            MeddlingKey.meddle.pop()()
+        return isinstance(other, MeddlingKey) and self.name == other.name
+
+    def __repr__(self):
+        return "Key(%r)" % self.name
+
+
+class Meddled(Exception):
+    pass
+
+
+def meddled():
+    raise Meddled("from __eq__")
+
+
+EQ_OPERATIONS = {
+    "get": lambda t: t.get(MeddlingKey("c"), "default"),
+    "t[k]": lambda t: t[MeddlingKey("c")],
+    "in": lambda t: MeddlingKey("c") in t,
+    "in keys()": lambda t: MeddlingKey("c") in t.keys(),
+    "t[k] = v": lambda t: t.__setitem__(MeddlingKey("c"), "new"),
+    "setdefault": lambda t: t.setdefault(MeddlingKey("c"), "new"),
+    "pop": lambda t: t.pop(MeddlingKey("c"), "default"),
+    "del t[k]": lambda t: t.__delitem__(MeddlingKey("c")),
+}
+EQ_CHANGES = {
+    "clear": lambda t: t.clear,
+    "grow": lambda t: lambda: t.update((i, i) for i in range(40)),
+    "delete every key": lambda t: lambda: [t.pop(k) for k in list(t)],
+    "delete the compared key": lambda t: lambda: t.pop(next(iter(t))),
+    "insert an equal key": lambda t: lambda: t.__setitem__(MeddlingKey("c"), "inserted"),
+    "raise": lambda t: meddled,
+}
+
+
+@pytest.mark.parametrize("change", list(EQ_CHANGES))
+@pytest.mark.parametrize("operation", list(EQ_OPERATIONS))
+def test_eq_mutates_every_keyed_operation_answers_as_dict(ht, trace_level, operation, change):
+    """The walkthrough's claim: every keyed operation of the correct build
+    compares outside any borrow and rechecks the table, so whatever __eq__
+    does to the table, the answer (or the exception, unchanged) and the
+    contents after, in order, are dict's."""
+    def run(table):
+        for name in "abc":
+            table[MeddlingKey(name)] = name
+        MeddlingKey.meddle[:] = [EQ_CHANGES[change](table)]
+        try:
+            result = ("ok", EQ_OPERATIONS[operation](table))
+        except Exception as e:  # noqa: BLE001 - compared with dict's
+            result = ("raised", type(e), e.args)
+        assert not MeddlingKey.meddle, "__eq__ never ran"
+        return result, [(repr(k), v) for k, v in table.items()]
+
+    with trace_level("off"):
+        assert run(ht.HashTable()) == run({})
+
+
 # --- lesson 1: reference counts seen from Python ------------------------------
 
 # What sys.getrefcount gains per call level that passes an object down.
@@ -330,7 +496,7 @@ SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "
 def test_the_examples_are_all_here():
     numbered = [s for s in SCRIPTS if re.match(r"\d\d_", s)]
     # 12 to 15: finding the bugs yourself (tests/test_debugging_lessons.py).
-    expected = list(range(1, 9)) + list(range(12, 16))
+    expected = list(range(1, 10)) + list(range(12, 16))
     assert [s[:2] for s in numbered] == ["%02d" % i for i in expected], SCRIPTS
 
 

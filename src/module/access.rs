@@ -29,6 +29,8 @@ use pyo3_ffi as ffi;
 
 use super::callout;
 use super::hashing::get_hash;
+#[cfg(feature = "compare-in-place")]
+use super::keys::eq_in_place;
 use super::keys::{Probe, PyKey, ShowKey, probe, quick_eq};
 use super::object::{HashTableObject, PyTable, after_change, raise_table_error, require_table};
 use super::refs::{Strong, TypeName, raise};
@@ -146,12 +148,25 @@ unsafe fn find(obj: *mut HashTableObject, hashed: &Hashed, purpose: Purpose) -> 
         key: &shown,
         purpose,
     };
+    // LESSON(compare-in-place): the walk's comparison runs no Python code:
+    // quick_eq answers Ask where `==` would run some, and find_slowly
+    // compares once the borrow of the table has ended.
+    #[cfg(not(feature = "compare-in-place"))]
     // SAFETY: `obj` is live (caller); the borrow of its table lasts for this
     // lookup, and quick_eq runs no Python code.
     let (table, found) = unsafe {
         let table = require_table(obj)?;
         let found = (*table).lookup(&search, |k| quick_eq(k, &hashed.probe));
         (table, found)
+    };
+    // The wrong build runs `==` inside the walk, on the borrowed table.
+    #[cfg(feature = "compare-in-place")]
+    // SAFETY: NOT sound, on purpose: a key's __eq__ runs while `*table` is
+    // borrowed, and may clear, resize or free it under the walk.
+    let (table, found) = unsafe {
+        let table = require_table(obj)?;
+        let found = (*table).try_lookup(&search, |k| eq_in_place(k, &hashed.probe));
+        (table, found.ok()?)
     };
     match found {
         Lookup::Found(slot) => Some((table, Place::Found(slot), None)),

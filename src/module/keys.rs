@@ -198,6 +198,32 @@ pub(crate) unsafe fn quick_eq(stored: &PyKey, probe: &Probe) -> Verdict {
     }
 }
 
+/// The `compare-in-place` build's comparison (a lesson's deliberate bug; see
+/// access.rs, `find`): what quick_eq cannot decide without Python code it
+/// compares right away with `==`, inside the library's walk. `Err`: the
+/// comparison raised.
+///
+/// # Safety
+/// As [`quick_eq`]. That is not enough: the lookup that calls this holds a
+/// borrow of the table across Python code, which may change or free it.
+#[cfg(feature = "compare-in-place")]
+pub(crate) unsafe fn eq_in_place(stored: &PyKey, probe: &Probe) -> Result<bool, ()> {
+    // SAFETY: as this function's contract.
+    match unsafe { quick_eq(stored, probe) } {
+        Verdict::Equal => Ok(true),
+        Verdict::Different => Ok(false),
+        // SAFETY: GIL held and both objects live (contract); the stored key
+        // is borrowed from the table, which is the bug: the table may let go
+        // of it during its own __eq__.
+        Verdict::Ask => match unsafe {
+            super::callout::PyObject_RichCompareBool(stored.as_ptr(), probe.key, ffi::Py_EQ)
+        } {
+            -1 => Err(()),
+            equal => Ok(equal == 1),
+        },
+    }
+}
+
 fn verdict(equal: bool) -> Verdict {
     if equal {
         Verdict::Equal

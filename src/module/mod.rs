@@ -74,6 +74,7 @@ const BUGS: &[(&str, bool)] = &[
     ("decref-borrowed", cfg!(feature = "decref-borrowed")),
     ("no-gc", cfg!(feature = "no-gc")),
     ("callback-race", cfg!(feature = "callback-race")),
+    ("compare-in-place", cfg!(feature = "compare-in-place")),
 ];
 
 // ---------------------------------------------------------------------------
