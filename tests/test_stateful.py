@@ -409,9 +409,12 @@ def test_side_by_side_with_dict(name):
     # The tables held keys of every type drawn (the naive hash: int, float, str).
     kinds = {"int", "float", "str"} | ({"tuple", "NoneType", "Colliding"} if name != "naive"
                                        else set())
-    held = {kind for kind in counts if kind not in ("sequences", "checks")}
+    steps = ("sequences", "checks", "pickle round trips", "view set operations")
+    held = {kind for kind in counts if kind not in steps}
     assert held == kinds | ({"bool"} & held), counts
-    print("\nside by side with dict, hash_func %s: %d random sequences, %d steps checked; "
+    print("\nside by side with dict, hash_func %s: %d random sequences, %d steps checked "
+          "(%d pickle round trips, %d view set operation steps); "
           "keys held after a step, by type: %s"
-          % (name, counts["sequences"], counts["checks"],
+          % (name, counts["sequences"], counts["checks"], counts["pickle round trips"],
+             counts["view set operations"],
              ", ".join("%s %d" % (kind, counts[kind]) for kind in sorted(held))))
