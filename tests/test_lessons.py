@@ -125,6 +125,20 @@ def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variant
     assert fixed.stdout.index("Module: dealloc") > fixed.stdout.index(">>> h.get(\"pi\")")
 
 
+def test_return_py_none_without_incref_kills_none_before_immortality():
+    """The sidebar of lesson 2: one Py_DECREF of None per call of a function
+    ending in `return Py_None;`. Before 3.12 None's count runs out and
+    CPython aborts; since 3.12 None is immortal and its count does not move."""
+    fate = lesson(2).none_sidebar()
+    if sys.version_info < (3, 12):
+        assert fate.signal_name == "SIGABRT", explain(fate)
+        assert "deallocating None" in fate.stderr, explain(fate)
+    else:
+        assert fate.ok, explain(fate)
+        counts = re.findall(r"sys.getrefcount\(None\) = (\d+)", fate.stdout)
+        assert len(set(counts)) == 1 and "survived" in fate.stdout, explain(fate)
+
+
 # --- lesson 3: forget-decref -------------------------------------------------
 
 @pytest.mark.parametrize("tables", [3, 50])
