@@ -360,6 +360,28 @@ def test_refcount_lesson_shows_what_it_claims():
     assert "a hashtable.HashTable holding it as a value" in out
 
 
+# --- the ownership pictures (tools/draw_ownership.py) -------------------------
+
+def test_the_ownership_pictures_are_drawn_from_these_counts(variants, tmp_path):
+    env = dict(os.environ, HASHTABLE_DOCS_IMG=str(tmp_path), MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, os.path.join(_lesson.REPO, "tools",
+                                                        "draw_ownership.py")],
+                          cwd=_lesson.REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for thing in ("the table", "the key", "the value"):
+        before, after = map(int, re.search(r"^  %s +(\d+) -> (\d+)$" % thing, out, re.M).groups())
+        assert after == before + 1, out  # _ owns the table; the table owns key and value
+    assert re.search(r"kept in _\) +normal 2, forget-incref 1$", out, re.M), out
+    assert re.search(r"replaces _\) +normal 1, forget-incref 0 \(freed\)$", out, re.M), out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    for name in ("ownership_set.png", "forget_incref_timeline.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+
+
 # --- the build interface: HASHTABLE_BUGS -------------------------------------
 
 def test_an_unknown_bug_name_fails_the_build_naming_the_known_ones():
