@@ -82,10 +82,8 @@ during the callback happened before the step began.
 
 The same rule holds for anything that can run Python code: a __hash__ or
 __eq__ of a key, a __del__ of a released value, a write to a redirected
-sys.stdout. The module never holds a borrow of the table across such a call.
-Nor does it release the GIL itself: C code may do so around a blocking
-call (Py_BEGIN_ALLOW_THREADS, as file reads and time.sleep do), and then
-other threads run in the middle of the native step too."""
+sys.stdout. The module never holds a borrow of the table across such a call,
+and never releases the GIL in the middle of the step."""
 
 
 def race(variant, runs=RUNS, threads=THREADS, keys=KEYS):
