@@ -59,7 +59,9 @@ steps.append(["h.get(1)  (replaces _)", 0 if freed else rc(a)])
 if not freed:
     _ = h.set(2, 2)
     steps.append(["h.set(2, 2)", rc(a)])
-print(json.dumps({"steps": steps, "freed": freed}))
+print(json.dumps({"steps": steps, "freed": freed}), flush=True)
+import os
+os._exit(0)     # no teardown: on the bug build `h` still names the freed table
 '''
 
 
