@@ -10,6 +10,9 @@ more lines state what must happen:
     <!-- try-it: lacks TEXT -->          TEXT nowhere in the output
     <!-- try-it: aborts-if-debug -->     a debug interpreter may stop with SIGABRT
                                          (its collector's check of the counts)
+    <!-- try-it: normal-prints REGEX -->  the answer's claim about the normal build:
+                                         the same lines on plain `python -q` print
+                                         REGEX, and do not crash
 
 The test runs the command as written, from the repository's root, with
 `python` meaning this interpreter and `-i` added, so that the lines are
@@ -30,8 +33,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WALKTHROUGH = os.path.join(REPO, "docs", "walkthrough.md")
 BLOCK = re.compile(r"((?:^<!-- try-it: [^\n]+ -->\n)+)```sh\n([^\n]+)\n```\n```python\n(.*?)^```",
                    re.M | re.S)
-EXPECT = re.compile(r"^<!-- try-it: (crashes|prints|lacks|aborts-if-debug)(?: (.+?))? -->$",
-                    re.M)
+EXPECT = re.compile(r"^<!-- try-it: (crashes|prints|lacks|aborts-if-debug|normal-prints)"
+                    r"(?: (.+?))? -->$", re.M)
 
 
 def _blocks():
@@ -56,9 +59,8 @@ def test_every_lesson_has_a_try_it():
     assert all(param.values[2] for param in BLOCKS), "a try-it without an expectation"
 
 
-@pytest.mark.parametrize("command, lines, expect", BLOCKS)
-def test_try_it(tmp_path, command, lines, expect):
-    assert re.search(r"\bpython -q$", command), command
+def run(tmp_path, command, lines):
+    """`command -i` with `lines` as its input, `python` being this interpreter."""
     python = tmp_path / "python"
     python.write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable)
     python.chmod(0o755)
@@ -67,22 +69,36 @@ def test_try_it(tmp_path, command, lines, expect):
     env.pop("PYTHONPATH", None)
     done = subprocess.run(["bash", "-c", command + " -i"], cwd=REPO, env=env, input=lines,
                           capture_output=True, text=True, timeout=1200)
-    output = done.stdout + done.stderr
     # bash reports a child killed by signal N as 128 + N (or the child's -N
     # when it exec'd it).
     crashed = done.returncode < 0 or done.returncode > 128
-    report = "exit %d\n--- stdout\n%s\n--- stderr\n%s" % (done.returncode, done.stdout[-3000:],
-                                                         done.stderr[-3000:])
+    report = "%s\nexit %d\n--- stdout\n%s\n--- stderr\n%s" % (
+        command, done.returncode, done.stdout[-3000:], done.stderr[-3000:])
+    return done, crashed, report
+
+
+@pytest.mark.parametrize("command, lines, expect", BLOCKS)
+def test_try_it(tmp_path, command, lines, expect):
+    assert re.search(r"\bpython -q$", command), command
+    done, crashed, report = run(tmp_path, command, lines)
+    output = done.stdout + done.stderr
     kinds = [kind for kind, _ in expect]
     aborted = done.returncode in (-6, 128 + 6)
     if DEBUG_INTERPRETER and "aborts-if-debug" in kinds and aborted:
         assert "refcount is too small" in done.stderr, report
-        return
-    assert crashed == ("crashes" in kinds), report
-    if not crashed:
+    else:
+        assert crashed == ("crashes" in kinds), report
+        if not crashed:
+            assert done.returncode == 0, report
+        for kind, what in expect:
+            if kind == "prints":
+                assert re.search(what, output, re.M), "%r not printed\n%s" % (what, report)
+            elif kind == "lacks":
+                assert what not in output, "%r printed\n%s" % (what, report)
+    normal = [what for kind, what in expect if kind == "normal-prints"]
+    if normal:
+        done, crashed, report = run(tmp_path, "python -q", lines)
         assert done.returncode == 0, report
-    for kind, what in expect:
-        if kind == "prints":
-            assert re.search(what, output, re.M), "%r not printed\n%s" % (what, report)
-        elif kind == "lacks":
-            assert what not in output, "%r printed\n%s" % (what, report)
+        for what in normal:
+            assert re.search(what, done.stdout + done.stderr, re.M), "%r not printed\n%s" % (
+                what, report)
