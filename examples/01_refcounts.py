@@ -112,8 +112,11 @@ def main():
     hashtable.set_trace("off")
 
     print("Python", sys.version.split()[0])
-    print("An object() is used, not an int or a str: since 3.12 small ints, None and")
-    print("interned strings are immortal and their counts are meaningless.")
+    print("An object() is used, not an int, a str or None: their counts say little.")
+    print("Since 3.12 None, True, False, the small ints (-5 to 256) and the strings the")
+    print("interpreter interns for itself are immortal: the count is a fixed marker.")
+    print("(Strings interned at run time were immortal on 3.12 only; on 3.11 the small")
+    print("ints are static objects whose count starts near 10**9.)")
 
     obj = object()
     print("\n>>> obj = object()")

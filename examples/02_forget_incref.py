@@ -48,6 +48,33 @@ h.get("pi")
 """
 
 
+# The sidebar: a C function ending in `return Py_None;` (no Py_INCREF), as a
+# much-copied example does. Each call hands out a reference to None that
+# nobody paid for, and the caller releases it: one Py_DECREF of None per
+# call, which is what this child does, through ctypes, until None's count
+# would be gone.
+NONE_SIDEBAR = """
+import ctypes
+decref = ctypes.pythonapi.Py_DecRef
+decref.argtypes = [ctypes.py_object]
+start = sys.getrefcount(None)
+print("sys.getrefcount(None) = %d" % start)
+# Enough calls to use up a counted None; an immortal one's "count" is a
+# marker in the billions, so stop at 100000 there.
+for call in range(1, min(start, 100000) + 100):
+    decref(None)                  # what the caller does with the returned None
+    if call % 1000 == 0 and call <= 5000:
+        print("after %d calls: sys.getrefcount(None) = %d" % (call, sys.getrefcount(None)))
+print("survived %d calls: sys.getrefcount(None) = %d" % (call, sys.getrefcount(None)))
+"""
+
+
+def none_sidebar():
+    """NONE_SIDEBAR on the normal build (it needs no bug build): its Fate."""
+    _lesson.prepare(None)
+    return _lesson.run_child(NONE_SIDEBAR, trace="off", timeout=60)
+
+
 def crash():
     """SESSION on the forget-incref build: the child's Fate."""
     _lesson.prepare("forget-incref")
@@ -80,6 +107,15 @@ def main():
     survive().report()
     print("Same session and more: pi, squares, resizes, a string; no crash. The table is")
     print("freed once, at exit, when its last references (h and _) go.")
+
+    _lesson.heading("sidebar: `return Py_None;` without Py_INCREF, once per call")
+    fate = none_sidebar()
+    fate.report(stdout_tail=4)
+    if fate.crashed:
+        print("None's count ran out: CPython refuses to deallocate None and aborts.")
+    else:
+        print("None is immortal here (3.12+): its count is a marker that no DECREF")
+        print("changes, so the missing INCREF does no harm; on 3.11 and before it aborts.")
 
 
 if __name__ == "__main__":

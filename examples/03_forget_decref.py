@@ -81,12 +81,6 @@ def main():
         _lesson.heading("%s, the talk's script (%s)" % (title, _lesson.version()))
         talks_script(variant).report()
 
-    print("""
-Three tables were made and freed (their dealloc and free lines printed), yet
-with the bug each left one reference to `hash` behind. The starting count
-differs between Python versions (whoever else holds `hash`), so look at the
-difference, not the number.""")
-
     for variant, title in (("forget-decref", "the forget-decref build"),
                            (None, "the fixed build")):
         python = _lesson.debug_python(variant)
@@ -98,11 +92,6 @@ difference, not the number.""")
         _lesson.heading("%s on %s: sys.gettotalrefcount()" % (title, _lesson.version(python)))
         total_refcount(variant, python).report()
 
-    print("""
-sys.gettotalrefcount() is the sum of every reference count in the process,
-kept by debug builds only. It moves a little on its own (caches, interned
-strings), which is why the tables are many and the figure is per table:
-about +1 with the bug, about 0 without.""")
 
 
 if __name__ == "__main__":

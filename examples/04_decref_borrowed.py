@@ -41,6 +41,15 @@ import builtins, gc
 hashtable.set_trace("off")
 TABLES = int(sys.argv[1])
 start = sys.getrefcount(builtins.__dict__)
+# Who holds the dict at the start: every function (its __builtins__) and
+# every module namespace (its "__builtins__" entry), so the number depends
+# on what the interpreter, site and the venv's .pth files have loaded.
+functions = sum(1 for o in gc.get_objects()
+                if type(o).__name__ == "function" and o.__builtins__ is builtins.__dict__)
+modules = len({id(m.__dict__) for m in list(sys.modules.values())  # os.path is posixpath
+               if getattr(m, "__dict__", {}).get("__builtins__") is builtins.__dict__})
+print("held by functions: %d, module namespaces: %d, others: %d (%d modules loaded)"
+      % (functions, modules, start - 1 - functions - modules, len(sys.modules)))
 print("tables made: 0, sys.getrefcount(builtins.__dict__) = %d" % start)
 for made in range(1, TABLES + 1):
     h = hashtable.HashTable()          # default hash_func: looks up builtins.hash
@@ -53,24 +62,6 @@ print("survived %d tables" % TABLES)
 '''
 
 TIMEOUT = 10 if _lesson.QUICK else 20
-
-
-NEW_BORROWED_STOLEN = """
-New, borrowed, stolen: every C-API function says what it does with references.
-- New: the caller owns the result and must release it once.
-  PyObject_CallOneArg(func, key) (call_hash_func, calling a Python hash function)
-  returns a new reference: we wrap it in Strong, whose Drop releases it.
-- Borrowed: the caller may use it for now but owns nothing; someone else
-  keeps it alive. PyEval_GetBuiltins() (default_hash_func) returns a
-  borrowed reference: the running code and the interpreter own the builtins
-  dict. The original also took `hash` borrowed, from PyDict_GetItemString(),
-  and had to Py_INCREF it to keep it; we use PyDict_GetItemStringRef(), the
-  modern call that hands out a new reference instead. Releasing a borrowed
-  reference, as the original did with the dict, destroys someone else's.
-- Stolen: the callee takes over a reference we give it. PyTuple_SetItem
-  (popitem) steals the item always, even on failure; PyModule_AddObject
-  (add_object in mod.rs) steals it only on success, so on failure we must
-  still release it ourselves."""
 
 
 def make_tables(variant, tables, python=None, timeout=TIMEOUT):
@@ -114,9 +105,8 @@ def main():
 
     _lesson.prepare(None)
     _lesson.heading("the fixed build on %s" % _lesson.version())
-    make_tables(None, 3000).report(stdout_tail=3)
+    make_tables(None, 3000).report(stdout_tail=3, stdout_head=3)
 
-    print(NEW_BORROWED_STOLEN)
 
 
 if __name__ == "__main__":

@@ -82,14 +82,8 @@ during the callback happened before the step began.
 
 The same rule holds for anything that can run Python code: a __hash__ or
 __eq__ of a key, a __del__ of a released value, a write to a redirected
-sys.stdout. The module never holds a borrow of the table across such a call.
-
-Free-threaded Python (3.13t, PEP 703) removes the GIL: threads really run
-at the same time, and "no Python code in between" no longer makes a native
-step atomic. The correct build would need its own lock around the table
-(or critical sections, Py_BEGIN_CRITICAL_SECTION, which lock one object),
-and must declare support (Py_mod_gil) or the interpreter turns the GIL back
-on when it imports the module."""
+sys.stdout. The module never holds a borrow of the table across such a call,
+and never releases the GIL in the middle of the step."""
 
 
 def race(variant, runs=RUNS, threads=THREADS, keys=KEYS):

@@ -1,6 +1,7 @@
 """Lesson 8: two ways into one library: the C API and ctypes.
 
-The seeds show ctypes calling a C function straight out of a shared library:
+The classic first ctypes example calls a C function straight out of a
+shared library (here the C library's printf):
 
     libc = ctypes.CDLL("libc.so.6")
     libc.printf(b"Hello from C!\\n")
@@ -119,6 +120,8 @@ def main():
     set_ratio = results[rows[1][1]] / results[rows[0][1]]
     get_ratio = results[rows[4][1]] / results[rows[3][1]]
     print("ctypes / C API: set %.1fx, get %.1fx" % (set_ratio, get_ratio))
+    print("(this machine, this run: the ratios depend on the CPU, the interpreter and")
+    print("the load; ctypes slower by about an order of magnitude is what holds)")
 
     lib.hashtable_c_free(t)
 

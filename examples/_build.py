@@ -10,6 +10,7 @@ from build/lib.*/.
     subprocess.run([sys.executable, "demo.py"], env=_build.env_for("forget-incref"))
 
     python examples/_build.py                   # prints the build/lib.* directory
+    python examples/_build.py forget-incref     # builds the variant if needed, prints its
 
 One rule for all of them: the module is (re)built when it is missing or
 older than any of its sources (src/, Cargo.toml, Cargo.lock, build.rs,
@@ -134,9 +135,24 @@ def env_for(variant=None):
     return env
 
 
-if __name__ == "__main__":
-    # The README's walkthrough: cd "$(python examples/_build.py)"
-    path = lib_dir()
+def main(argv):
+    """`python examples/_build.py [VARIANT]`: prints the build/lib.* directory
+    of this interpreter's module, for `cd "$(...)"` or PYTHONPATH=. The normal
+    build must exist already (the README builds it first); a variant is built
+    when missing or stale, since nobody else builds it for a learner."""
+    variant = argv[0] if argv else None
+    if variant:
+        try:
+            build(variant)
+        except RuntimeError as e:
+            sys.exit(str(e))
+    path = lib_dir(variant)
     if path is None:
         sys.exit("hashtable is not built for this Python: run python setup.py build")
     print(path)
+
+
+if __name__ == "__main__":
+    # The README's walkthrough: cd "$(python examples/_build.py)"; a lesson's
+    # try-it: PYTHONPATH="$(python examples/_build.py forget-incref)" python
+    main(sys.argv[1:])

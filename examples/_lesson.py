@@ -201,12 +201,16 @@ class Fate:
             keep.append(line)
         return "\n".join(keep)
 
-    def report(self, show_stdout=True, stdout_tail=None):
-        """Prints the child's output, its fatal error (if any) and how it ended."""
+    def report(self, show_stdout=True, stdout_tail=None, stdout_head=0):
+        """Prints the child's output (with stdout_tail, only its first
+        stdout_head and last stdout_tail lines), its fatal error (if any) and
+        how it ended."""
         if show_stdout:
             out = self.stdout.rstrip("\n").splitlines()
-            if stdout_tail and len(out) > stdout_tail:
-                print("  [... %d lines ...]" % (len(out) - stdout_tail))
+            if stdout_tail and len(out) > stdout_head + stdout_tail:
+                for line in out[:stdout_head]:
+                    print("  " + line)
+                print("  [... %d lines ...]" % (len(out) - stdout_head - stdout_tail))
                 out = out[-stdout_tail:]
             for line in out:
                 print("  " + line)

@@ -87,7 +87,7 @@ def test_the_lessons_quote_rust_lines_that_exist():
 
     source_lines = {code(line) for text in SOURCES for line in text.splitlines()}
     checked = 0
-    for path in sorted(glob.glob(os.path.join(REPO, "examples", "0*.py"))):
+    for path in sorted(glob.glob(os.path.join(REPO, "examples", "[0-9][0-9]_*.py"))):
         with open(path) as f:
             docstring = f.read().split('"""')[1]
         for line in docstring.splitlines():

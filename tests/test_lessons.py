@@ -22,7 +22,7 @@ import _lesson
 
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
 VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race",
-            "compare-in-place")
+            "compare-in-place", "thin-ice", "leak-on-error")
 DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 
 
@@ -54,6 +54,53 @@ def test_every_variant_names_its_bug(variants):
     assert fate.stdout.strip() == "()", explain(fate)
 
 
+# --- lesson 0: the vocabulary -------------------------------------------------
+
+def test_vocabulary_the_header_is_the_refcount_and_the_type():
+    zero = lesson(0)
+    zero.hashtable = _build.load()
+    refcnt, count, typed = zero.header()
+    assert refcnt == 1  # a fresh object() held by one local variable
+    # getrefcount's own argument is counted up to 3.13, borrowed since 3.14.
+    assert count == refcnt + (1 if sys.version_info < (3, 14) else 0)
+    assert typed
+    assert zero.refcnt_at(id(None)) > 1000  # many owners, or the immortal marker
+
+
+def test_vocabulary_set_keeps_a_reference_get_returns_a_new_one():
+    zero = lesson(0)
+    zero.hashtable = _build.load()
+    before, after_set, after_get, after_del = zero.owned_by_the_table()
+    assert (after_set, after_get, after_del) == (before + 1, before + 2, before + 1)
+
+
+def test_vocabulary_a_steal_takes_over_the_paid_reference():
+    first, paid, after = lesson(0).stolen()
+    assert (paid, after) == (first + 1, first + 1)
+
+
+def test_vocabulary_error_convention():
+    zero = lesson(0)
+    zero.hashtable = _build.load()
+    results = zero.error_convention()
+    assert results["PyLong_AsLong(-1)"] == -1
+    assert results["PyLong_AsLong(2**100)"].startswith("OverflowError")
+    assert results["PyObject_GetItem(h, 'missing')"] == "KeyError: 'missing'"
+
+
+def test_vocabulary_slots_flags_and_init():
+    zero = lesson(0)
+    zero.hashtable = _build.load()
+    kinds = zero.slots()
+    assert {kinds[n] for n in ("__init__", "__repr__", "__len__", "__getitem__")} == {
+        "wrapper_descriptor"}
+    assert kinds["set"] == kinds["get"] == "method_descriptor"
+    assert kinds["size"] == "member_descriptor"
+    assert zero.flags() == {"Py_TPFLAGS_HAVE_GC": True, "Py_TPFLAGS_BASETYPE": True,
+                            "Py_TPFLAGS_MAPPING": True, "Py_TPFLAGS_HEAPTYPE": False}
+    assert zero.init_function() == ("moduledef", True)
+
+
 # --- lesson 2: forget-incref -------------------------------------------------
 
 def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variants):
@@ -76,6 +123,20 @@ def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variant
     # Freed exactly once, at exit, after the last line of the session.
     assert fixed.stdout.count("Module: dealloc") == 1
     assert fixed.stdout.index("Module: dealloc") > fixed.stdout.index(">>> h.get(\"pi\")")
+
+
+def test_return_py_none_without_incref_kills_none_before_immortality():
+    """The sidebar of lesson 2: one Py_DECREF of None per call of a function
+    ending in `return Py_None;`. Before 3.12 None's count runs out and
+    CPython aborts; since 3.12 None is immortal and its count does not move."""
+    fate = lesson(2).none_sidebar()
+    if sys.version_info < (3, 12):
+        assert fate.signal_name == "SIGABRT", explain(fate)
+        assert "deallocating None" in fate.stderr, explain(fate)
+    else:
+        assert fate.ok, explain(fate)
+        counts = re.findall(r"sys.getrefcount\(None\) = (\d+)", fate.stdout)
+        assert len(set(counts)) == 1 and "survived" in fate.stdout, explain(fate)
 
 
 # --- lesson 3: forget-decref -------------------------------------------------
@@ -387,6 +448,40 @@ def test_eq_mutates_every_keyed_operation_answers_as_dict(ht, trace_level, opera
 
     with trace_level("off"):
         assert run(ht.HashTable()) == run({})
+# --- lesson 10: thin-ice ------------------------------------------------------
+
+def test_thin_ice_uses_the_freed_hash_function_and_fixed_build_names_it(variants):
+    ten = lesson(10)
+    buggy = ten.run("thin-ice")
+    assert buggy.crashed, explain(buggy)
+    assert buggy.signal_name in ("SIGSEGV", "SIGBUS", "SIGABRT"), explain(buggy)
+    # Freed when its call returned, before the module's error message.
+    assert "the ReInit hash function is freed" in buggy.stdout, explain(buggy)
+    assert "TypeError" not in buggy.stdout, explain(buggy)
+
+    fixed = ten.run(None)
+    assert fixed.ok, explain(fixed)
+    out = fixed.stdout
+    assert "TypeError: hash_func <__main__.ReInit object at" in out, explain(fixed)
+    assert "must return an int, but returned str" in out
+    assert "h.hash_func is now <built-in function hash>" in out
+    # Our reference kept it alive through the message; it is freed exactly once.
+    assert out.count("the ReInit hash function is freed") == 1, explain(fixed)
+
+
+# --- lesson 11: leak-on-error -------------------------------------------------
+
+@pytest.mark.parametrize("sets", [1, 100])
+def test_leak_on_error_leaks_the_result_of_each_failed_call(variants, sets):
+    eleven = lesson(11)
+    result = re.compile(r"before %d failed sets, \d+ after: ([-+]\d+)$" % sets, re.M)
+    buggy = eleven.failed_sets("leak-on-error", sets)
+    assert buggy.ok, explain(buggy)
+    assert "must return an int, but returned list" in buggy.stdout, explain(buggy)
+    assert int(result.search(buggy.stdout).group(1)) == sets, explain(buggy)
+    fixed = eleven.failed_sets(None, sets)
+    assert fixed.ok, explain(fixed)
+    assert int(result.search(fixed.stdout).group(1)) == 0, explain(fixed)
 
 
 # --- lesson 1: reference counts seen from Python ------------------------------
@@ -426,6 +521,28 @@ def test_refcount_lesson_shows_what_it_claims():
     before, after = number(r"sys.getrefcount\(value\): (\d+) -> (\d+)")
     assert after == before + 1
     assert "a hashtable.HashTable holding it as a value" in out
+
+
+# --- the ownership pictures (tools/draw_ownership.py) -------------------------
+
+def test_the_ownership_pictures_are_drawn_from_these_counts(variants, tmp_path):
+    env = dict(os.environ, HASHTABLE_DOCS_IMG=str(tmp_path), MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, os.path.join(_lesson.REPO, "tools",
+                                                        "draw_ownership.py")],
+                          cwd=_lesson.REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for thing in ("the table", "the key", "the value"):
+        before, after = map(int, re.search(r"^  %s +(\d+) -> (\d+)$" % thing, out, re.M).groups())
+        assert after == before + 1, out  # _ owns the table; the table owns key and value
+    assert re.search(r"kept in _\) +normal 2, forget-incref 1$", out, re.M), out
+    assert re.search(r"replaces _\) +normal 1, forget-incref 0 \(freed\)$", out, re.M), out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    for name in ("ownership_set.png", "forget_incref_timeline.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
 
 
 # --- the build interface: HASHTABLE_BUGS -------------------------------------
@@ -495,9 +612,9 @@ SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "
 
 def test_the_examples_are_all_here():
     numbered = [s for s in SCRIPTS if re.match(r"\d\d_", s)]
-    # 12 to 15: finding the bugs yourself (tests/test_debugging_lessons.py).
-    expected = list(range(1, 10)) + list(range(12, 16))
-    assert [s[:2] for s in numbered] == ["%02d" % i for i in expected], SCRIPTS
+    # 0 to 11: the course; 12 to 15: finding the bugs yourself
+    # (tests/test_debugging_lessons.py).
+    assert [s[:2] for s in numbered] == ["%02d" % i for i in range(16)], SCRIPTS
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -510,5 +627,5 @@ def test_example_runs_to_completion(variants, script):
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, "exit %d\n--- stdout\n%s\n--- stderr\n%s" % (
         done.returncode, done.stdout[-5000:], done.stderr[-5000:])
-    if script[:2] in ("02", "03", "04", "05", "06"):
+    if script[:2] in ("02", "03", "04", "05", "06", "10", "11"):
         assert "=> child:" in done.stdout  # the dangerous part ran in a child

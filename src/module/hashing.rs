@@ -385,6 +385,10 @@ unsafe fn call_hash_func(func: *mut ffi::PyObject, key: *mut ffi::PyObject) -> O
     };
     // Our own reference for the call: the call may replace the table's
     // hash_func and release the table's reference.
+    // LESSON(thin-ice): without our own reference, `func` is borrowed from
+    // the table; a hash function that re-initialises the table frees itself
+    // during the call, and the error message below reads freed memory.
+    #[cfg(not(feature = "thin-ice"))]
     // SAFETY: GIL held; `func` is live (the table's object owns it right now).
     let func = unsafe { Strong::from_borrowed(func) };
     // SAFETY: GIL held; a new reference to the result, or NULL with the hash
@@ -394,7 +398,7 @@ unsafe fn call_hash_func(func: *mut ffi::PyObject, key: *mut ffi::PyObject) -> O
     if unsafe { ffi::PyLong_Check(result.as_ptr()) } == 0 {
         // SAFETY: GIL held; both objects are live for the message, and no
         // borrow of any table is alive (Repr calls repr()).
-        return unsafe {
+        let error = unsafe {
             raise_fmt(
                 ffi::PyExc_TypeError,
                 format_args!(
@@ -404,6 +408,13 @@ unsafe fn call_hash_func(func: *mut ffi::PyObject, key: *mut ffi::PyObject) -> O
                 ),
             )
         };
+        // LESSON(leak-on-error): the original's early return, C's
+        // `if (!PyLong_Check(result)) return -1;` with no Py_DECREF(result):
+        // the new reference is never released. `into_raw` gives ownership
+        // away to nobody; without it `result` is dropped here (Py_DECREF).
+        #[cfg(feature = "leak-on-error")]
+        let _leaked = result.into_raw();
+        return error;
     }
     // Reduce any int to a machine hash the way Python does: int's own
     // tp_hash (also for int subclasses, whose __hash__ could differ).

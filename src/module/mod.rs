@@ -75,6 +75,8 @@ const BUGS: &[(&str, bool)] = &[
     ("no-gc", cfg!(feature = "no-gc")),
     ("callback-race", cfg!(feature = "callback-race")),
     ("compare-in-place", cfg!(feature = "compare-in-place")),
+    ("thin-ice", cfg!(feature = "thin-ice")),
+    ("leak-on-error", cfg!(feature = "leak-on-error")),
 ];
 
 // ---------------------------------------------------------------------------
@@ -183,18 +185,19 @@ static mut MODULE_METHODS: [ffi::PyMethodDef; 3] = [
 
 /// Adds `value` (a new reference, or None after a failed call) to the module.
 ///
-/// PyModule_AddObject *steals* the reference only when it succeeds, so on
-/// failure the reference is still ours to release (Strong's Drop does it).
+/// PyModule_AddObjectRef (3.10; pyo3-ffi's compat module before) takes its
+/// own reference and steals nothing, so ours is released by Strong's Drop on
+/// both paths. The talk-era PyModule_AddObject stole the reference only on
+/// success: the caller had to release it on failure and not on success.
 ///
 /// # Safety
 /// The GIL is held and `module` is a module.
 unsafe fn add_object(module: *mut ffi::PyObject, name: &CStr, value: Option<Strong>) -> Option<()> {
     let value = value?;
-    // SAFETY: GIL held; on success the module owns the reference.
-    if unsafe { ffi::PyModule_AddObject(module, name.as_ptr(), value.as_ptr()) } < 0 {
+    // SAFETY: GIL held; `value` is live; the module adds its own reference.
+    if unsafe { ffi::compat::PyModule_AddObjectRef(module, name.as_ptr(), value.as_ptr()) } < 0 {
         return None;
     }
-    std::mem::forget(value); // stolen by the module
     Some(())
 }
 
