@@ -137,6 +137,8 @@ callouts! {
     /// `d[key]` of a dict itself, never a subclass's `__getitem__` or
     /// `__missing__` (a borrowed reference, or null): comparing keys may call
     /// their `__eq__`.
+    /// (Only PyDict_GetItemRef below calls it, and only before 3.13.)
+    #[cfg_attr(Py_3_13, allow(dead_code))]
     fn PyDict_GetItemWithError(d: *mut PyObject, key: *mut PyObject) -> *mut PyObject;
     /// A new list of a dict's (key, value) tuples.
     fn PyDict_Items(d: *mut PyObject) -> *mut PyObject;
