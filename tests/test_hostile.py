@@ -259,6 +259,9 @@ HASH_FUNCTION_SCENARIOS = {
     """,
     "SIGINT arriving inside": """
         import signal
+        # Python's own handler, also when the test run was started with SIGINT
+        # ignored (a background job of a shell), which Python then leaves alone.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         def hf(k):
             if k == "stop":
                 signal.raise_signal(signal.SIGINT)   # the handler runs at the next bytecode
