@@ -29,7 +29,9 @@ def outcome(call):
         text = str(e).replace("hashtable.hashtable_", "hashtable_")
         for theirs, ours in [("dict_keys", "hashtable_keys"), ("dict_items", "hashtable_items"),
                              ("dict_values", "hashtable_values"), ("dictionary", "HashTable"),
-                             ("'dict'", "'hashtable.HashTable'")]:
+                             ("'dict'", "'hashtable.HashTable'"),
+                             # 3.14+: "cannot use 'list' as a dict key (...)"
+                             (" as a dict key ", " as a HashTable key ")]:
             text = text.replace(theirs, ours)
         return ("raised", type(e), text)
 

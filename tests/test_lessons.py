@@ -341,7 +341,13 @@ def test_eq_mutates_compare_in_place_build_aborts(variants, scenario, panic):
     nine = lesson(9)
     fate = nine.eq_mutates(nine.VARIANT, scenario)
     assert fate.signal_name == "SIGABRT", explain(fate)
-    assert nine.panic_message(fate) == panic, explain(fate)
+    # Freed memory holds 0xDD bytes until it is reused: on 3.14+ it may be
+    # reused before the walk reads it, and the index is then another number.
+    if panic.startswith("index out of bounds"):
+        assert re.fullmatch(r"index out of bounds: the len is 3 but the index is \d+",
+                            nine.panic_message(fate) or ""), explain(fate)
+    else:
+        assert nine.panic_message(fate) == panic, explain(fate)
     assert "panic in a function that cannot unwind" in fate.stderr, explain(fate)
     assert "Fatal Python error: Aborted" in fate.stderr, explain(fate)
     # dict answered; the HashTable's __eq__ ran, and the child died in that lookup.
