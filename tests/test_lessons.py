@@ -177,10 +177,14 @@ def builtins_counts(fate):
 def test_decref_borrowed_takes_one_reference_from_builtins_per_table(variants):
     four = lesson(4)
     buggy = four.make_tables("decref-borrowed", 3)
-    # Three tables are far from freeing the dict. A debug interpreter still
-    # stops at the collection of interpreter shutdown (see the next test).
-    # (SIGSEGV too: see test_decref_borrowed_stops_the_debug_interpreter.)
-    assert buggy.ok or (DEBUG_INTERPRETER and buggy.signal_name in ("SIGABRT", "SIGSEGV")), \
+    # Three tables are far from freeing the dict: the child makes them all.
+    # Its exit may still fail, when the interpreter's clean-up releases the
+    # stolen references a second time: a debug interpreter's check at the
+    # shutdown collection (SIGABRT, or SIGSEGV: see the next test), or, on
+    # 3.15, the C library finding its heap corrupted (SIGABRT).
+    assert "survived 3 tables" in buggy.stdout, explain(buggy)
+    may_die_at_exit = DEBUG_INTERPRETER or sys.version_info >= (3, 15)
+    assert buggy.ok or (may_die_at_exit and buggy.signal_name in ("SIGABRT", "SIGSEGV")), \
         explain(buggy)
     counts = builtins_counts(buggy)
     assert counts[0] - counts[3] == 3, explain(buggy)
