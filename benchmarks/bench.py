@@ -8,6 +8,7 @@
     python3 benchmarks/bench.py --scaling --sizes 10000,100000   other key counts
     python3 benchmarks/bench.py --workloads str  a subset: int-ordered,int-shuffled,str,tuple,int-high
     python3 benchmarks/bench.py --no-pure --no-memory   skip the slow parts
+    python3 benchmarks/bench.py --memory-only    only bytes per entry (no timing)
     python3 benchmarks/bench.py --markdown       the same results as Markdown (docs/performance.md)
     python3 benchmarks/instructions.py           instructions per operation (callgrind)
 
@@ -619,6 +620,8 @@ def main():
     parser.add_argument("--no-pure", action="store_true",
                         help="skip the pure-Python table (the slow part of a run)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory measurement (tracemalloc and RSS need no quiet machine)")
     parser.add_argument("--memory-child", nargs=4, metavar=("STRUCTURE", "WORKLOAD", "N", "MODE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -649,6 +652,9 @@ def main():
                  f"HashTable and dict only.")
         scaling = bench_scaling(sizes, repeat, progress)
         report_scaling(rep, scaling, sizes)
+    elif args.memory_only:
+        rep.text(f"Machine: {machine_note()}; hashtable built from this tree; memory only.")
+        report_memory(rep, bench_memory(workloads, n, progress), workloads, n)
     else:
         cached = ("" if n == CACHED_N else f"; {many_repeats(CACHED_N, repeat)} for the "
                   f"hash function at {CACHED_N} keys")
