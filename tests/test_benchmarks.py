@@ -126,3 +126,19 @@ def test_an_overhead_below_zero_is_noise_not_a_pass():
     rep.check("overhead", 62.5, "<=", 50.0, " ns", floor=0.0)
     assert [c[3] for c in rep.checks] == ["NOISE", "PASS", "FAIL"]
     assert rep.summary() == "1 of 3 targets hold; 1 measured as noise, neither held nor missed."
+
+
+def test_memory_only_measures_memory_and_nothing_else():
+    done = run_script("bench.py", "--memory-only", "--workloads", "int-ordered,tuple",
+                      "--n", "2000")
+    assert done.returncode == 0, explain(done)
+    out = done.stdout
+    assert "memory only." in out.splitlines()[0]
+    assert "== Memory per entry, 2000 keys and 2049 (just past a doubling)" in out
+    for workload in ("int, in order", "tuple"):
+        for n in (2000, 2049):
+            assert re.search(r"^%s +%d +\d+\.\d +\d+\.\d +\d+\.\d +\d+\.\d$"
+                             % (re.escape(workload), n), out, re.M), out
+    assert "ns/op" not in out and "empty loop" not in out
+    assert_targets_table(out)
+    assert len(re.findall(r"memory per entry, HashTable / dict", out)) == 8
