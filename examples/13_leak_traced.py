@@ -136,16 +136,23 @@ CALLS = int(sys.argv[1])
 def make_table():
     h = hashtable.HashTable(hash_func=hash)
 
-deltas = []
-before = after = 0        # bound now: binding a new global name adds references
+def measure():
+    deltas = []
+    # Bound first, to ints that are not immortal: storing a new int in a
+    # variable releases the old one, which gives back a reference only if
+    # the old one is mortal (3.12+: 0 is immortal, and the first call would
+    # count one reference more).
+    before = after = sys.gettotalrefcount()
+    for _ in range(CALLS):
+        before = sys.gettotalrefcount()
+        make_table()
+        after = sys.gettotalrefcount()
+        deltas.append(after - before)
+    return deltas
+
 for _ in range(100):      # warm up: caches, interned names, specialised code
     make_table()
-for _ in range(CALLS):
-    before = sys.gettotalrefcount()
-    make_table()
-    after = sys.gettotalrefcount()
-    deltas.append(after - before)
-print("sys.gettotalrefcount() after each call minus before:", deltas)
+print("sys.gettotalrefcount() after each call minus before:", measure())
 '''
 
 
