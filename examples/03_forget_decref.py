@@ -83,12 +83,9 @@ def main():
 
     for variant, title in (("forget-decref", "the forget-decref build"),
                            (None, "the fixed build")):
-        python = _lesson.debug_python(variant)
+        python = _lesson.debug_python_or_skip(variant, title)
         if python is None:
-            _lesson.heading("%s on a debug interpreter: skipped" % title)
-            print(_lesson.debug_python_missing())
             continue
-        _lesson.prepare(variant, python)
         _lesson.heading("%s on %s: sys.gettotalrefcount()" % (title, _lesson.version(python)))
         total_refcount(variant, python).report()
 

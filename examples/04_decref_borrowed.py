@@ -89,12 +89,8 @@ def main():
     else:
         print("It did not fail (%s)." % fate.summary())
 
-    python = _lesson.debug_python("decref-borrowed")
-    if python is None:
-        _lesson.heading("the decref-borrowed build on a debug interpreter: skipped")
-        print(_lesson.debug_python_missing())
-    else:
-        _lesson.prepare("decref-borrowed", python)
+    python = _lesson.debug_python_or_skip("decref-borrowed", "the decref-borrowed build")
+    if python is not None:
         _lesson.heading("the decref-borrowed build on %s" % _lesson.version(python))
         dbg = make_tables("decref-borrowed", 100000, python=python)
         dbg.report(stdout_tail=8)

@@ -182,12 +182,9 @@ def leaks(fate):
 
 def main():
     for variant, title in (("forget-decref", "the forget-decref build"), (None, "the fixed build")):
-        python = _lesson.debug_python(variant)
+        python = _lesson.debug_python_or_skip(variant, title)
         if python is None:
-            _lesson.heading("%s on a debug interpreter: skipped" % title)
-            print(_lesson.debug_python_missing())
             continue
-        _lesson.prepare(variant, python)
         _lesson.heading("1. %s on %s" % (title, _lesson.version(python)))
         total_per_call(variant, python).report()
     print("""

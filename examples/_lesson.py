@@ -123,6 +123,19 @@ def debug_python_missing():
             % ", ".join(p for p in DEBUG_PYTHONS if p))
 
 
+def debug_python_or_skip(variant, title):
+    """debug_python(variant), its build of `variant` prepared; or None, once
+    the part of a lesson called `title` is announced as skipped, with how to
+    get a debug interpreter."""
+    python = debug_python(variant)
+    if python is None:
+        heading("%s on a debug interpreter: skipped" % title)
+        print(debug_python_missing())
+    else:
+        prepare(variant, python)
+    return python
+
+
 class Fate:
     """How a child process ended, and what it printed."""
 
