@@ -517,32 +517,21 @@ impl<K, V> Table<K, V> {
         })
     }
 
+    /// The `calls`-level line of a lookup. Only the level check is inline:
+    /// the line itself is built out of line, from copies of the search's
+    /// fields, so that a lookup with tracing off never needs its `Search` in
+    /// memory.
     #[inline(always)]
     fn trace_lookup(&self, search: &Search<'_>, bucket: usize, result: Lookup) {
         if trace::enabled(Level::Calls) {
-            trace::cold(|| {
-                let (key, hash) = (search.key, search.hash);
-                let found = match result {
-                    Lookup::Found(_) => true,
-                    Lookup::Missing(_) => false,
-                    Lookup::Ask { .. } => return,
-                };
-                let outcome = if found { "found" } else { "missing" };
-                match search.purpose {
-                    Purpose::Get => trace::emit(
-                        Origin::Library,
-                        format_args!("lookup {key} (hash {hash}) in bucket {bucket}: {outcome}"),
-                    ),
-                    Purpose::Remove if !found => trace::emit(
-                        Origin::Library,
-                        format_args!("remove {key} (hash {hash}) from bucket {bucket}: missing"),
-                    ),
-                    Purpose::Remove | Purpose::Set => {}
-                }
-            });
+            let found = match result {
+                Lookup::Found(_) => true,
+                Lookup::Missing(_) => false,
+                Lookup::Ask { .. } => return,
+            };
+            trace_lookup_line(*search, bucket, found);
         }
     }
-
     /// The last entry of `bucket`'s chain, or NIL.
     fn chain_tail(&self, bucket: usize) -> u32 {
         let mut tail = NIL;
@@ -1021,6 +1010,25 @@ impl<K, V> Drop for Table<K, V> {
             Count(buckets, "bucket", "buckets"),
             Count(entries, "entry", "entries")
         );
+    }
+}
+
+/// [`Table::trace_lookup`]'s line: found or missing, and in which bucket.
+#[cold]
+#[inline(never)]
+fn trace_lookup_line(search: Search<'_>, bucket: usize, found: bool) {
+    let (key, hash) = (search.key, search.hash);
+    let outcome = if found { "found" } else { "missing" };
+    match search.purpose {
+        Purpose::Get => trace::emit(
+            Origin::Library,
+            format_args!("lookup {key} (hash {hash}) in bucket {bucket}: {outcome}"),
+        ),
+        Purpose::Remove if !found => trace::emit(
+            Origin::Library,
+            format_args!("remove {key} (hash {hash}) from bucket {bucket}: missing"),
+        ),
+        Purpose::Remove | Purpose::Set => {}
     }
 }
 

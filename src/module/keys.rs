@@ -164,12 +164,26 @@ pub(crate) unsafe fn probe(key: *mut ffi::PyObject) -> Probe {
 /// # Safety
 /// `probe.key` is live and the GIL is held (the stored key is live: the
 /// table owns it).
+///
+/// Identity, the common case (a key looked up with the very object that was
+/// stored, as dict's own first check), is decided inline; everything else in
+/// [`quick_eq_by_value`], out of line, so that the walk's loop stays small.
 #[inline(always)]
 pub(crate) unsafe fn quick_eq(stored: &PyKey, probe: &Probe) -> Verdict {
     let stored = stored.as_ptr();
     if stored == probe.key {
         return Verdict::Equal;
     }
+    // SAFETY: as this function's contract.
+    unsafe { quick_eq_by_value(stored, probe) }
+}
+
+/// [`quick_eq`] for two different objects.
+///
+/// # Safety
+/// As [`quick_eq`]; `stored` (borrowed from the table) is live.
+#[inline(never)]
+unsafe fn quick_eq_by_value(stored: *mut ffi::PyObject, probe: &Probe) -> Verdict {
     // SAFETY: both objects are live (contract); fields are read only after
     // the exact type checks.
     unsafe {
