@@ -8,6 +8,7 @@ are built once per interpreter into build/variants/<name>/ (and rebuilt when
 the sources are newer); the fixture `variants` does it once per session.
 """
 import ctypes
+import functools
 import glob
 import importlib
 import os
@@ -19,6 +20,7 @@ import pytest
 
 import _build  # examples/, put on sys.path by conftest.py
 import _lesson
+import meddling
 
 EXAMPLES = os.path.join(_lesson.REPO, "examples")
 VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race",
@@ -392,74 +394,36 @@ def test_eq_mutates_default_allocator_runs(variants):
     assert not any(nine.SAME_AS_DICT in fate.stdout for fate in fates)
 
 
-class MeddlingKey:
-    """The lesson's Key: every one hashes alike, and its __eq__ first runs
-    `meddle` (once), then compares names."""
-    meddle = []
-
-    def __init__(self, name):
-        self.name = name
-
-    def __hash__(self):
-        return 42
-
-    def __eq__(self, other):
-        if MeddlingKey.meddle:
-            MeddlingKey.meddle.pop()()
-        return isinstance(other, MeddlingKey) and self.name == other.name
-
-    def __repr__(self):
-        return "Key(%r)" % self.name
+@functools.cache
+def dict_survives(operation, change):
+    """Whether dict itself gets through the case: dict is the reference, but
+    Debian's python3.11-dbg (3.11.2) dies in it for `setdefault` while
+    __eq__ clears the dict (the assertion `PyUnicode_CheckExact(key)` in
+    PyDict_SetDefault, CPython's own bug; a release build goes on). On a
+    debug interpreter each case is tried on a dict in a child process first."""
+    if not DEBUG_INTERPRETER:
+        return True
+    code = "import meddling; meddling.run({}, %r, %r)" % (operation, change)
+    child = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(__file__),
+                           capture_output=True, text=True, timeout=120)
+    return child.returncode >= 0
 
 
-class Meddled(Exception):
-    pass
-
-
-def meddled():
-    raise Meddled("from __eq__")
-
-
-EQ_OPERATIONS = {
-    "get": lambda t: t.get(MeddlingKey("c"), "default"),
-    "t[k]": lambda t: t[MeddlingKey("c")],
-    "in": lambda t: MeddlingKey("c") in t,
-    "in keys()": lambda t: MeddlingKey("c") in t.keys(),
-    "t[k] = v": lambda t: t.__setitem__(MeddlingKey("c"), "new"),
-    "setdefault": lambda t: t.setdefault(MeddlingKey("c"), "new"),
-    "pop": lambda t: t.pop(MeddlingKey("c"), "default"),
-    "del t[k]": lambda t: t.__delitem__(MeddlingKey("c")),
-}
-EQ_CHANGES = {
-    "clear": lambda t: t.clear,
-    "grow": lambda t: lambda: t.update((i, i) for i in range(40)),
-    "delete every key": lambda t: lambda: [t.pop(k) for k in list(t)],
-    "delete the compared key": lambda t: lambda: t.pop(next(iter(t))),
-    "insert an equal key": lambda t: lambda: t.__setitem__(MeddlingKey("c"), "inserted"),
-    "raise": lambda t: meddled,
-}
-
-
-@pytest.mark.parametrize("change", list(EQ_CHANGES))
-@pytest.mark.parametrize("operation", list(EQ_OPERATIONS))
+@pytest.mark.parametrize("change", list(meddling.CHANGES))
+@pytest.mark.parametrize("operation", list(meddling.OPERATIONS))
 def test_eq_mutates_every_keyed_operation_answers_as_dict(ht, trace_level, operation, change):
     """The walkthrough's claim: every keyed operation of the correct build
     compares outside any borrow and rechecks the table, so whatever __eq__
     does to the table, the answer (or the exception, unchanged) and the
-    contents after, in order, are dict's."""
-    def run(table):
-        for name in "abc":
-            table[MeddlingKey(name)] = name
-        MeddlingKey.meddle[:] = [EQ_CHANGES[change](table)]
-        try:
-            result = ("ok", EQ_OPERATIONS[operation](table))
-        except Exception as e:  # noqa: BLE001 - compared with dict's
-            result = ("raised", type(e), e.args)
-        assert not MeddlingKey.meddle, "__eq__ never ran"
-        return result, [(repr(k), v) for k, v in table.items()]
-
+    contents after, in order, are dict's (tests/meddling.py has the cases)."""
     with trace_level("off"):
-        assert run(ht.HashTable()) == run({})
+        got = meddling.run(ht.HashTable(), operation, change)
+        if not dict_survives(operation, change):
+            pytest.skip("dict itself dies in this case on this interpreter (CPython's bug); "
+                        "HashTable answered %r" % (got,))
+        assert got == meddling.run({}, operation, change)
+
+
 # --- lesson 10: thin-ice ------------------------------------------------------
 
 def test_thin_ice_uses_the_freed_hash_function_and_fixed_build_names_it(variants):
