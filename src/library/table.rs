@@ -532,6 +532,7 @@ impl<K, V> Table<K, V> {
             trace_lookup_line(*search, bucket, found);
         }
     }
+
     /// The last entry of `bucket`'s chain, or NIL.
     fn chain_tail(&self, bucket: usize) -> u32 {
         let mut tail = NIL;
