@@ -154,6 +154,13 @@ def test_equality_reads_a_subclass_own_entries_not_its_getitem(child):
         assert ({"x": 0} == D(y=0)) is False       # dict's answer
         assert (a == b) is False and (b == a) is False
         assert (a != b) is True
+        # Where the subclass's own == does not run first: HashTable's
+        # __eq__ itself, and a plain subclass on the left.
+        class Plain(HT):
+            pass
+        p = Plain()
+        p["x"] = 0
+        assert HT.__eq__(a, b) is False and (p == b) is False
         b2 = Answering()
         b2["x"] = 0
         assert a == b2 and b2 == a

@@ -200,3 +200,53 @@ def test_allocation_failure_raises_memory_error_and_keeps_the_table(child, case,
         assert raised > 0 or not %(must_raise)r, "no allocation failed: the case proves nothing"
     """ % dict(op=op, make=make, on_dict=on_dict, level=level, several=several,
                expected=expected, must_raise=name in MUST_RAISE))
+
+
+@pytest.mark.parametrize("level", ["off", "lifecycle", "calls"])
+def test_the_first_allocation_of_a_wrong_argument_count_fails(child, level):
+    """The sweep above starts at the second allocation; here the very first
+    one fails, which is the message of a call with too few or too many
+    arguments: TypeError or MemoryError, never an abort."""
+    run(child, """
+        h = HT.fromkeys([1, 2], "v")
+        for call in (lambda: h.get(), lambda: h.pop(), lambda: h.get(1, 2, 3)):
+            hashtable.set_trace(%r)
+            _testcapi.set_nomemory(0, 1)
+            try:
+                call()
+            except (TypeError, MemoryError) as e:
+                error = e
+            finally:
+                _testcapi.remove_mem_hooks()
+                hashtable.set_trace("off")
+            assert isinstance(error, (TypeError, MemoryError)), repr(error)
+            assert dict(h.items()) == {1: "v", 2: "v"}
+    """ % level)
+
+
+@pytest.mark.parametrize("level", ["off", "lifecycle", "calls"])
+def test_popitem_keeps_the_entry_when_its_result_tuple_fails(child, level):
+    """popitem() makes its (key, value) tuple before it removes the entry.
+    With no free 2-tuple left (the sweep's own set_nomemory call frees one,
+    which the result would reuse) and every allocation failing, it raises
+    MemoryError and the table is unchanged."""
+    run(child, """
+        import gc
+        gc.disable()
+        hashtable.set_trace(%r)
+        for keys in ([1, 2, 3], ["a", "b", "c"]):
+            h = HT.fromkeys(keys, "v")
+            before = dict(h.items())
+            pop = h.popitem
+            keep = [(j, j) for j in range(3000)]   # no free 2-tuple left
+            _testcapi.set_nomemory(0)              # one argument: a 1-tuple
+            try:
+                result = pop()
+            except MemoryError as e:
+                result = e
+            _testcapi.remove_mem_hooks()
+            assert isinstance(result, MemoryError), repr(result)
+            assert dict(h.items()) == before, (dict(h.items()), before)
+            del keep   # after the check: its freed tuples refill the free list
+        hashtable.set_trace("off")
+    """ % level)

@@ -46,21 +46,23 @@ pub(crate) unsafe fn positional<const N: usize>(
 #[cold]
 #[inline(never)]
 unsafe fn wrong_arg_count<T>(name: &str, n: usize, given: usize, required: usize) -> Option<T> {
-    let message = if required == n {
-        format!(
-            "{name} expected {n} argument{}, got {given}",
-            if n == 1 { "" } else { "s" }
-        )
+    // Formatted into `Text`, a buffer on the stack: `format!` allocates, and
+    // a failed allocation would abort the process instead of MemoryError.
+    let (plural, at) = if required == n {
+        (n, "")
     } else if given < required {
-        format!(
-            "{name} expected at least {required} argument{}, got {given}",
-            if required == 1 { "" } else { "s" }
-        )
+        (required, "at least ")
     } else {
-        format!("{name} expected at most {n} arguments, got {given}")
+        (n, "at most ")
     };
+    let s = if plural == 1 { "" } else { "s" };
     // SAFETY: GIL held (caller).
-    unsafe { raise(ffi::PyExc_TypeError, &message) }
+    unsafe {
+        raise_fmt(
+            ffi::PyExc_TypeError,
+            format_args!("{name} expected {at}{plural} argument{s}, got {given}"),
+        )
+    }
 }
 
 /// `size`: a positive int, 4 when not given (null).
