@@ -44,6 +44,9 @@ class _Stats(TypedDict):
 # typeshed types dict's views (dict_keys and friends).
 @final
 class _KeysView(KeysView[_KT_co], Generic[_KT_co, _VT_co]):
+    # a set: compares with sets and views by contents, and is unhashable
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
     def __reversed__(self) -> Iterator[_KT_co]: ...
     @property
     def mapping(self) -> MappingProxyType[_KT_co, _VT_co]: ...
@@ -56,6 +59,9 @@ class _ValuesView(ValuesView[_VT_co], Generic[_KT_co, _VT_co]):
 
 @final
 class _ItemsView(ItemsView[_KT_co, _VT_co]):
+    # a set: compares with sets and views by contents, and is unhashable
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
     def __reversed__(self) -> Iterator[Tuple[_KT_co, _VT_co]]: ...
     @property
     def mapping(self) -> MappingProxyType[_KT_co, _VT_co]: ...

@@ -48,6 +48,9 @@ custom: HashTable[Key, int] = HashTable(size=2, hash_func=my_hash)
 lam: HashTable[str, str] = HashTable(hash_func=lambda key: 3)
 same: HashTable[Key, Any] = h.set("a", 1).set(2, [1]).set(2.5, None)
 assert same is h
+small: HashTable[str, int] = HashTable()
+small["a"] = 1
+assert small.keys() == {"a"} and small.items() == {("a", 1)}
 anything: Any = h.get("a")
 fallback: Any = h.get("missing", 0)
 popped: Any = h.pop("a")
