@@ -117,7 +117,8 @@ def debug_python(variant=None):
 
 
 def debug_python_missing():
-    return ("no debug interpreter found (tried %s); `tools/test-all` makes .venvs/3.11-dbg, or:\n"
+    return ("no usable debug interpreter (tried %s: missing, or without setuptools-rust "
+            "to build the module); `tools/test-all` makes .venvs/3.11-dbg, or:\n"
             "  python3.11-dbg -m venv .venvs/3.11-dbg && "
             ".venvs/3.11-dbg/bin/pip install -r tests/requirements.txt"
             % ", ".join(p for p in DEBUG_PYTHONS if p))
