@@ -3,9 +3,10 @@
 Native code runs with the GIL held, and the GIL changes hands between
 bytecodes or where C code releases it around a blocking call
 (Py_BEGIN_ALLOW_THREADS), so a stretch of native code that runs no Python
-code and releases nothing is atomic for every other Python thread. The catch: calling a Python function (our
-hash_func) runs bytecodes, and the GIL may be handed to another thread in
-the middle of it. State read before the call may be stale after it.
+code and releases nothing is atomic for every other Python thread. The
+catch: calling a Python function (our hash_func) runs bytecodes, and the
+GIL may be handed to another thread in the middle of it. State read before
+the call may be stale after it.
 
 The `callback-race` build does exactly that in insert: it reads the table's
 `load` member, calls the hash function, inserts, then writes back the load it

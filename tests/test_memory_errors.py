@@ -212,6 +212,7 @@ def test_the_first_allocation_of_a_wrong_argument_count_fails(child, level):
         h = HT.fromkeys([1, 2], "v")
         for call in (lambda: h.get(), lambda: h.pop(), lambda: h.get(1, 2, 3)):
             hashtable.set_trace(%r)
+            error = None
             _testcapi.set_nomemory(0, 1)
             try:
                 call()
