@@ -3,13 +3,14 @@
 The standard is dict's. When memory runs out in the middle of an operation,
 the operation raises MemoryError and the table is as it was before (or, for
 an operation that adds several entries, holds a prefix of them), and the
-process goes on. `_testcapi.set_nomemory(i, i + 1)` makes the i-th
-allocation from then on fail, in every one of Python's allocator domains;
-the module routes its Rust allocations through PyMem_RawMalloc
-(src/module/alloc.rs), so they fail too. Each test below repeats one
-operation on a fresh table with i = 1, 2, 3, ... until the operation has
-gone through untouched several times in a row: every allocation it makes
-has then failed once. It runs in a child interpreter, so an abort ("memory
+process goes on. `_testcapi.set_nomemory(i, i + 1)` makes allocation
+number i from then on fail, counting from 0, in every one of Python's
+allocator domains; the module routes its Rust allocations through
+PyMem_RawMalloc (src/module/alloc.rs), so they fail too. Each test below
+repeats one operation on a fresh table with i = 0, 1, 2, ... (the 1st,
+2nd, 3rd, ... allocation failing) until the operation has gone through
+untouched several times in a row: every allocation it makes has then failed
+once. It runs in a child interpreter, so an abort ("memory
 allocation of N bytes failed") fails one test instead of the run.
 """
 import sys
@@ -42,12 +43,12 @@ def consistent(h):
         assert repr(h).count("*") == h.load
 
 def inject(make, op, on_dict, level, expected=(), several=False, max_index=600):
-    '''Runs op(make()) with the i-th allocation failing, for i = 1, 2, ...
+    '''Runs op(make()) with allocation i failing, for i = 0, 1, 2, ...
     on_dict(d) does to a dict what op does to a table (None: op changes
     nothing); `expected` is the exception the operation itself raises (its
     error path is what is tested). Returns how many runs raised MemoryError.'''
     quiet = raised = 0
-    i = 0
+    i = -1
     while quiet < 25:
         i += 1
         assert i < max_index, "the operation still fails after %d allocations" % i
@@ -205,9 +206,10 @@ def test_allocation_failure_raises_memory_error_and_keeps_the_table(child, case,
 
 @pytest.mark.parametrize("level", ["off", "lifecycle", "calls"])
 def test_the_first_allocation_of_a_wrong_argument_count_fails(child, level):
-    """The sweep above starts at the second allocation; here the very first
-    one fails, which is the message of a call with too few or too many
-    arguments: TypeError or MemoryError, never an abort."""
+    """The sweep above covers `h.get()`; here the first allocation of each
+    kind of wrong argument count fails (too few, for get and pop; too many),
+    which is the TypeError's message: TypeError or MemoryError, never an
+    abort."""
     run(child, """
         h = HT.fromkeys([1, 2], "v")
         for call in (lambda: h.get(), lambda: h.pop(), lambda: h.get(1, 2, 3)):
@@ -226,33 +228,40 @@ def test_the_first_allocation_of_a_wrong_argument_count_fails(child, level):
     """ % level)
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 14), reason=(
-    "on 3.14+ the child dies of a MemoryError raised outside the try while every "
-    "allocation fails (before remove_mem_hooks runs): popitem's result tuple is "
-    "untested there"))
 @pytest.mark.parametrize("level", ["off", "lifecycle", "calls"])
 def test_popitem_keeps_the_entry_when_its_result_tuple_fails(child, level):
     """popitem() makes its (key, value) tuple before it removes the entry.
     With no free 2-tuple left (the sweep's own set_nomemory call frees one,
     which the result would reuse) and every allocation failing, it raises
-    MemoryError and the table is unchanged."""
+    MemoryError and the table is unchanged. Keys beyond 64 bits are stored
+    as objects, so popping one makes nothing else.
+
+    Everything between set_nomemory and remove_mem_hooks runs in a function:
+    at module level `except MemoryError as e` binds a new global, and
+    growing the module's dict for it fails too, a MemoryError outside the
+    try that ends the child (with "lost sys.stderr", as its report fails
+    too)."""
     run(child, """
         import gc
         gc.disable()
-        hashtable.set_trace(%r)
-        for keys in ([1, 2, 3], ["a", "b", "c"]):
-            h = HT.fromkeys(keys, "v")
-            before = dict(h.items())
-            pop = h.popitem
+
+        def pop_with_no_memory(pop):
             keep = [(j, j) for j in range(3000)]   # no free 2-tuple left
             _testcapi.set_nomemory(0)              # one argument: a 1-tuple
             try:
-                result = pop()
+                return pop()
             except MemoryError as e:
-                result = e
-            _testcapi.remove_mem_hooks()
+                return e
+            finally:
+                _testcapi.remove_mem_hooks()
+
+        hashtable.set_trace(%r)
+        for keys in ([1, 2, 3], ["a", "b", "c"], [2**70, -2**70 - 1, 2**64]):
+            h = HT.fromkeys(keys, "v")
+            before = dict(h.items())
+            result = pop_with_no_memory(h.popitem)
             assert isinstance(result, MemoryError), repr(result)
             assert dict(h.items()) == before, (dict(h.items()), before)
-            del keep   # after the check: its freed tuples refill the free list
+            assert h.popitem() == (keys[-1], "v")    # and it still works
         hashtable.set_trace("off")
     """ % level)
