@@ -134,6 +134,66 @@ def test_init_inside_the_hash_function_never_files_under_a_stale_hash(child, op)
     """ % op)
 
 
+@pytest.mark.parametrize("op", ["set", "setitem", "setdefault", "get", "contains", "pop", "delitem"])
+def test_init_from_another_thread_while_hashing_never_files_under_a_stale_hash(child, op):
+    """The hash function releases the GIL (it waits on an Event) and, in the
+    meantime, another thread re-initialises the table with another hash
+    function (and, for a lookup, files "key" under that one's hash). Two
+    Events order the steps, so the interleaving is the same on every run.
+    The key must then be findable, or the call raise RuntimeError: never
+    filed (or looked up) under the old function's hash."""
+    run(child, """
+        op = %r
+        hashing, reinitialised = threading.Event(), threading.Event()
+        def second(k):
+            return 2
+        def first(k):
+            # Lets the main thread in (Event.wait releases the GIL) and
+            # returns a hash of the function that was current when it began.
+            hashing.set()
+            assert reinitialised.wait(60), "the main thread never re-initialised"
+            return 1
+        h = HT(hash_func=first)
+        outcome = []
+        def worker():
+            try:
+                if op == "set": h.set("key", 1)
+                elif op == "setitem": h["key"] = 1
+                elif op == "setdefault": h.setdefault("key", 1)
+                elif op == "get": assert h.get("key") == "there"
+                elif op == "contains": assert "key" in h
+                elif op == "pop": assert h.pop("key") == "there"
+                elif op == "delitem": del h["key"]
+                outcome.append("done")
+            except RuntimeError as e:
+                outcome.append("raised: %%s" %% e)
+            except BaseException as e:
+                outcome.append(e)
+        t = threading.Thread(target=worker)
+        t.start()
+        assert hashing.wait(60), "the hash function never ran"
+        h.__init__(size=7, hash_func=second)      # while first() waits
+        if op in ("get", "contains", "pop", "delitem"):
+            h["key"] = "there"
+        reinitialised.set()
+        t.join(60)
+        assert not t.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], str), outcome
+        print(outcome[0])
+        assert h.hash_func is second
+        for k in list(h):
+            assert k in h, (k, list(h))        # every listed key is found
+        if op in ("set", "setitem", "setdefault") and outcome[0] == "done":
+            assert h["key"] == 1, list(h.items())
+        if op in ("pop", "delitem") and outcome[0] == "done":
+            assert "key" not in h and "key" not in list(h), list(h.items())
+        assert ("key" in h) == ("key" in list(h))
+        h["key"] = "again"
+        assert list(h).count("key") == 1
+        consistent(h)
+    """ % op)
+
+
 def test_equality_reads_a_subclass_own_entries_not_its_getitem(child):
     """A HashTable subclass whose __getitem__ answers for missing keys (as a
     defaultdict does) is unequal to a table with other keys, as dict says of
