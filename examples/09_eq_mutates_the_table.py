@@ -156,30 +156,20 @@ get returns), so the table is freed only once get has returned (the
 dealloc lines). The module still takes its own reference before comparing,
 so that it never depends on its caller for that.
 
-The correct build answered exactly as dict did. quick_eq, the comparison
-the library calls during its walk, decides only what needs no Python code
-(the same object, two strs, two numbers) and answers Ask otherwise. The
-walk stops; find_slowly takes its own reference to the stored key (so that
-even an __eq__ that removes it cannot free it mid-comparison), lets the
-borrow end, and compares. Then it looks at the object's table again: the
-same table, in the same layout, still holding that key at that slot? Then
-it resumes the walk after the slot; if not, it starts over from the chain's
-head in the table as it is now. That is what CPython's dict does after each
-comparison (a changed table: start again), and why both answered the same."""
+The correct build answered exactly as dict did: it compared on its own
+reference to the stored key with no borrow of the table alive, then looked
+at the table again, and started the lookup over when the table or the
+entry had changed, as dict does."""
 
 FREED_NOTE = """The index in the panic, 3722304989, is 0xDDDDDDDD: the debug allocator's
 mark of freed memory."""
 NO_FREED_NOTE = "Freed memory holds whatever the allocator left there."
 
 WHY = """
-Why the correct build cannot have this bug: no `&` (or `&mut`) of the table
-is alive while Python code runs. The library never runs Python code itself
-(src/library/ does not know Python exists); the module borrows the table
-for one library call at a time, and every call out to Python (hash, ==,
-__del__ through a release, a write to sys.stdout) happens between borrows,
-after which the table is looked up again from the object. The
-compare-in-place build breaks exactly that rule, and with it Rust's
-guarantee: undefined behaviour, whether or not it crashes."""
+Why the correct build cannot have this bug: no `&` of the table is alive
+while Python code runs. Every call out to Python (hash, ==, __del__ through
+a release, a write to sys.stdout) happens between borrows, and the table is
+looked up again from the object after it."""
 
 
 def eq_mutates(variant, scenario, malloc="debug"):
