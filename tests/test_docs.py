@@ -156,3 +156,50 @@ def test_the_check_hides_what_varies_and_nothing_else():
     assert regen.hide_varying(table_a, ["numbers"]) == regen.hide_varying(table_b, ["numbers"])
     assert regen.hide_varying(table_a, ["numbers"]) != regen.hide_varying(
         table_a.replace("PASS", "FAIL"), ["numbers"])
+
+
+def _c_blocks():
+    for path in DOCS:
+        with open(path) as f:
+            text = f.read()
+        for match in re.finditer(r"^```(c|diff)\n(.*?)^```", text, re.S | re.M):
+            line = text[:match.start()].count("\n") + 1
+            yield pytest.param(match.group(1), match.group(2),
+                               id="%s:%d" % (os.path.relpath(path, REPO), line))
+
+
+def _c_api_names():
+    """Every `Py...` name that this interpreter's headers declare, and those
+    that docs/ownership.md lists (it names what newer versions added)."""
+    import sysconfig
+
+    include = sysconfig.get_paths()["include"]
+    headers = glob.glob(os.path.join(include, "**", "*.h"), recursive=True)
+    if not headers:
+        pytest.skip("no C headers for this interpreter under %s" % include)
+    names = set()
+    for path in headers + [os.path.join(REPO, "docs", "ownership.md")]:
+        with open(path, errors="replace") as f:
+            names |= set(re.findall(r"\b_?Py\w+", f.read()))
+    return names
+
+
+@pytest.mark.parametrize("kind, block", list(_c_blocks()))
+def test_the_c_in_the_docs_uses_real_c_api_names(kind, block):
+    """The C beside the Rust (the talk's, CPython's) is not compiled, so a
+    misspelt or invented C-API name would go unnoticed: every `Py...` name in
+    a ```c or ```diff block must be one that CPython declares (or the
+    module's own init function), and a diff's lines must be a diff's."""
+    if kind == "diff":
+        for line in block.splitlines():
+            assert line == "" or line[0] in " +-", "not a diff line: %r" % line
+        assert re.search(r"^[-+]", block, re.M), "a diff with no change"
+    known = _c_api_names() | {"PyInit_hashtable"}
+    unknown = sorted(set(re.findall(r"\b_?Py\w+", block)) - known)
+    assert not unknown, "no such C-API name in CPython's headers: %s" % unknown
+
+
+def test_the_c_check_catches_an_invented_name():
+    names = _c_api_names()
+    assert "PyObject_RichCompareBool" in names and "Py_INCREF" in names
+    assert "PyObject_RichCompareBoool" not in names
