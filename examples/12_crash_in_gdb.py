@@ -106,6 +106,16 @@ def python_gdb_scripts(python=sys.executable):
     return found
 
 
+def where_found(script):
+    """A python-gdb.py file found by python_gdb_scripts, said without the
+    directories that differ from machine to machine."""
+    if script.startswith("/usr/share/gdb/auto-load/"):
+        return "%s, in gdb's auto-load directory" % os.path.basename(script)
+    if os.path.dirname(script) == os.path.dirname(os.path.realpath(sys.executable)):
+        return "%s, next to the interpreter's binary" % os.path.basename(script)
+    return "%s, next to libpython" % os.path.basename(script)
+
+
 # Lines of gdb's output that say nothing about the bug.
 NOISE = re.compile(r"^(\[Thread debugging|Using host libthread_db|.*: No such file or directory\.$"
                    r"|Run till exit from|Warning: the current language does not match"
@@ -183,11 +193,11 @@ def main():
         print(not_run(out))
         return
     if scripts:
-        print("python-gdb.py: %s" % ", ".join(_lesson.portable(s) for s in scripts))
+        print("python-gdb.py: %s" % ", ".join(where_found(s) for s in scripts))
     else:
-        print("python-gdb.py: none found for %s, so py-bt is not available below (Debian:"
-              " apt install python3.X-dbg; a source build has it as pythonX.Y-gdb.py"
-              " next to the binary)." % sys.executable)
+        print("python-gdb.py: none found for this interpreter, so py-bt is not available"
+              " below (Debian: apt install python3.X-dbg; a source build has it as"
+              " pythonX.Y-gdb.py next to the binary).")
     print("gdb stops three times. Read them from the last, the crash, backwards: who")
     print("freed the table (stop 2), and the call that handed out a reference it did")
     print("not own (stop 1).")

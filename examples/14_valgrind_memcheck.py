@@ -151,6 +151,13 @@ def main():
             for line in trimmed(found[0]):
                 print("  " + line)
     print("""
+The count of references each child prints is sys.getrefcount() of the
+builtins dict: every module namespace and every Python function refers to
+it, so the count depends on what the interpreter loaded at startup and
+differs from machine to machine and version to version. The child makes ten
+tables more than that, so that the bug takes the dict's last reference
+whatever the count.
+
 Read the first record from the top: the invalid read happened in
 _Py_dict_lookup, called from our module's default_hash_func (hashing.rs),
 which looked `hash` up in the builtins dict: the dict had already been
