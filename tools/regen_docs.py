@@ -46,6 +46,15 @@ differences as compared. Regenerating rewrites every block whole.
 Commands that draw pictures for the docs (examples/explore.py) write them
 into $HASHTABLE_DOCS_IMG: docs/img when regenerating, a scratch directory
 under --check, which changes no file. Standard library only.
+
+Some commands print something else when a tool they use is missing (the
+pictures need matplotlib; lessons 3, 4 and 13 a debug interpreter's venv,
+.venvs/3.X-dbg, and print "skipped" without one), which --check would
+report as a change. So before running any block the tool looks at what the
+blocks it will run need (NEEDS), says what is missing, and makes it:
+`pip install -r requirements-extras.txt` into this interpreter when it is a
+venv's, and the debug venv from /usr/bin/python3.X-dbg (what `make test`
+makes). What it cannot make stops it before any command runs.
 """
 import argparse
 import difflib
@@ -119,6 +128,95 @@ def run(command, env, timeout):
     return ADDRESS.sub(r"\g<1>...", output).rstrip()
 
 
+def in_venv():
+    return sys.prefix != sys.base_prefix
+
+
+def has_module(python, module):
+    return subprocess.run([python, "-c", "import " + module], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def debug_venv():
+    minor = "%d.%d" % sys.version_info[:2]
+    return minor, os.path.join(REPO, ".venvs", minor + "-dbg", "bin", "python")
+
+
+def has_matplotlib():
+    return has_module(sys.executable, "matplotlib")
+
+
+def make_matplotlib():
+    """Installs the extras into this interpreter, if it is a venv's; or an
+    error message."""
+    if not in_venv():
+        return (f"{sys.executable} is not a venv's interpreter: install matplotlib into it "
+                "(pip install -r requirements-extras.txt), or run this tool with a venv's "
+                "(.venvs/3.11/bin/python after `make test`)")
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
+                           os.path.join(REPO, "requirements-extras.txt")])
+    return None if done.returncode == 0 else "pip install -r requirements-extras.txt failed"
+
+
+def has_debug_venv():
+    _minor, python = debug_venv()
+    return os.path.exists(python) and has_module(python, "setuptools_rust")
+
+
+def make_debug_venv():
+    """Makes .venvs/3.X-dbg as tools/test-all does (a venv of Debian's debug
+    interpreter with tests/requirements.txt); or an error message."""
+    minor, python = debug_venv()
+    system = f"/usr/bin/python{minor}-dbg"
+    if not os.path.exists(system):
+        return (f"{system} is missing (Debian/Ubuntu: apt-get install python{minor}-dbg; "
+                "`make test` installs it and makes the venv)")
+    venv = os.path.dirname(os.path.dirname(python))
+    for command in ([system, "-m", "venv", venv],
+                    [python, "-m", "pip", "install", "-q", "-r",
+                     os.path.join(REPO, "tests", "requirements.txt")]):
+        if subprocess.run(command).returncode != 0:
+            return "failed: " + " ".join(command)
+    return None
+
+
+# What some commands need besides this interpreter and its build of the
+# module: (commands, what, whether it is there, how to make it).
+NEEDS = [
+    (re.compile(r"tools/draw_ownership\.py|examples/explore\.py"),
+     "matplotlib (requirements-extras.txt), to draw the pictures", has_matplotlib,
+     make_matplotlib),
+    (re.compile(r"examples/(03|04|13)_"),
+     "a debug interpreter's venv, .venvs/%s-dbg" % debug_venv()[0], has_debug_venv,
+     make_debug_venv),
+]
+
+
+def commands(text, only=None):
+    """The commands of a Markdown file's output blocks that would run."""
+    found = [m.group(1) for m in map(MARKER.match, text.split("\n")) if m]
+    return [c for c in found if only is None or only.search(c)]
+
+
+def provide(needed):
+    """Makes what the commands `needed` need and is missing. 0, or 1 after
+    saying what could not be made."""
+    status = 0
+    for pattern, what, present, make in NEEDS:
+        users = [c for c in needed if pattern.search(c)]
+        if not users or present():
+            continue
+        print(f"regen_docs: {', '.join(users)} need {what}, which is missing: making it",
+              file=sys.stderr)
+        error = make()
+        if error is None and not present():
+            error = "made, but still not usable"
+        if error:
+            print(f"regen_docs: cannot make {what}: {error}", file=sys.stderr)
+            status = 1
+    return status
+
+
 def regenerate(text, env, timeout, compared=None, only=None):
     """The new text of one Markdown file. With `compared` (a list), also
     appends (old block, new block) pairs with their varying parts hidden.
@@ -190,6 +288,13 @@ def main():
     args = parser.parse_args()
     files = args.files or [os.path.join(REPO, "README.md")] + sorted(
         glob.glob(os.path.join(REPO, "docs", "*.md")))
+
+    needed = []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            needed += commands(f.read(), args.only)
+    if provide(needed):
+        return 1
 
     status = 0
     with tempfile.TemporaryDirectory() as bin_dir, tempfile.TemporaryDirectory() as scratch:
