@@ -206,7 +206,8 @@ def provide(needed):
         users = [c for c in needed if pattern.search(c)]
         if not users or present():
             continue
-        print(f"regen_docs: {', '.join(users)} need {what}, which is missing: making it",
+        verb = "needs" if len(users) == 1 else "need"
+        print(f"regen_docs: {', '.join(users)} {verb} {what}, which is missing: making it",
               file=sys.stderr)
         error = make()
         if error is None and not present():
