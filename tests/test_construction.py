@@ -43,6 +43,26 @@ def test_max_load_accepts_an_int_and_stores_a_float():
     assert t.max_load == 1.0 and type(t.max_load) is float
 
 
+def test_max_load_is_the_tables_own_through_clear_and_init_again():
+    """max_load is read from the table (stored once): clear() keeps it, a
+    second __init__ replaces it, and a failed one leaves the old table's."""
+    t = HashTable(max_load=0.75)
+    t.clear()
+    assert t.max_load == 0.75
+    t.__init__(max_load=2)
+    assert t.max_load == 2.0 and type(t.max_load) is float
+    with pytest.raises(ValueError):
+        t.__init__(max_load=0)
+    assert t.max_load == 2.0
+
+
+def test_read_only_attributes_say_so_when_written():
+    t = HashTable()
+    for name in ("size", "load", "max_load", "hash_func"):
+        with pytest.raises(AttributeError, match="readonly|not writable"):
+            setattr(t, name, 1)
+
+
 def test_max_load_above_one_is_allowed():
     t = HashTable(size=2, max_load=3.0)
     for key in range(6):
@@ -201,6 +221,7 @@ def test_uninitialised_table_never_crashes(child):
         t = hashtable.HashTable.__new__(hashtable.HashTable)
         assert repr(t) == "<hashtable.HashTable (uninitialised)>", repr(t)
         assert t.size == 0 and t.load == 0 and t.hash_func is None
+        assert t.max_load == 0.0 and type(t.max_load) is float, t.max_load
         for call in (lambda: t.set(1, 2), lambda: t.get(1), lambda: t.get(1, 2),
                      lambda: t.pop(1), lambda: t.pop(1, 2)):
             try:

@@ -17,12 +17,13 @@
 //!
 //! The file reads in the order an object lives, as CPython's own
 //! `Doc/includes/newtypes/custom4.c` does: traverse, clear, dealloc, new,
-//! init, repr, the methods `set`, `get` and `pop`, the members, the method
-//! table and the type object. The object struct, `HashTableObject`, is in
-//! object.rs; the parsing of `__init__`'s arguments in args.rs; the hashing
-//! policy in hashing.rs; the "hash first, then borrow" work of `set`, `get`
-//! and `pop` in access.rs; what the type has beyond the talk in mapping.rs
-//! (the mapping protocol) and dict_methods.rs (dict's other methods).
+//! init, repr, the methods `set`, `get` and `pop`, the members (and the
+//! `max_load` getter), the method table and the type object. The object
+//! struct, `HashTableObject`, is in object.rs; the parsing of `__init__`'s
+//! arguments in args.rs; the hashing policy in hashing.rs; the "hash first,
+//! then borrow" work of `set`, `get` and `pop` in access.rs; what the type
+//! has beyond the talk in mapping.rs (the mapping protocol) and
+//! dict_methods.rs (dict's other methods).
 //!
 //! Every slot fails one way: a thin `extern "C"` function over an `_impl`
 //! function that returns `Option` and uses `?`. The deliberate bugs of the
@@ -179,7 +180,6 @@ unsafe extern "C" fn hashtable_new(
             obj.table = null_mut();
             obj.hash_func = null_mut();
             obj.hash_kind = HashKind::Naive;
-            obj.max_load = 0.0;
             obj.initial_size = 0;
             obj.hash_epoch = 0;
         }
@@ -423,10 +423,10 @@ unsafe fn pop_impl(
 }
 
 // ---------------------------------------------------------------------------
-// Members and the method table
+// Members, the max_load getter and the method table
 // ---------------------------------------------------------------------------
 
-static mut HASHTABLE_MEMBERS: [ffi::PyMemberDef; 5] = [
+static mut HASHTABLE_MEMBERS: [ffi::PyMemberDef; 4] = [
     ffi::PyMemberDef {
         name: c"size".as_ptr(),
         type_code: ffi::Py_T_PYSSIZET,
@@ -440,13 +440,6 @@ static mut HASHTABLE_MEMBERS: [ffi::PyMemberDef; 5] = [
         offset: offset_of!(HashTableObject, load) as ffi::Py_ssize_t,
         flags: ffi::Py_READONLY,
         doc: c"The number of entries.".as_ptr(),
-    },
-    ffi::PyMemberDef {
-        name: c"max_load".as_ptr(),
-        type_code: ffi::Py_T_DOUBLE,
-        offset: offset_of!(HashTableObject, max_load) as ffi::Py_ssize_t,
-        flags: ffi::Py_READONLY,
-        doc: c"The load proportion (entries / buckets) the table never exceeds.".as_ptr(),
     },
     ffi::PyMemberDef {
         name: c"hash_func".as_ptr(),
@@ -464,6 +457,44 @@ static mut HASHTABLE_MEMBERS: [ffi::PyMemberDef; 5] = [
         offset: 0,
         flags: 0,
         doc: std::ptr::null(),
+    },
+];
+
+/// `max_load`, read-only: not a member but a getter, so that the number is
+/// stored once, in the table (a member reads a field of the object). 0.0
+/// for a table that is not initialised, or gone, as `size` and `load` read 0.
+unsafe extern "C" fn hashtable_get_max_load(
+    slf: *mut ffi::PyObject,
+    _closure: *mut std::ffi::c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: Python calls a getter with the GIL and a live object of our type.
+    unsafe { max_load_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// As [`hashtable_get_max_load`].
+unsafe fn max_load_impl(obj: *mut HashTableObject) -> Option<Strong> {
+    // SAFETY: `obj` is live; its table is null or live, read for one number.
+    let max_load = unsafe { (*obj).table.as_ref() }.map_or(0.0, |table| table.max_load());
+    // SAFETY: GIL held; a new float, or NULL with MemoryError set.
+    unsafe { Strong::from_new(ffi::PyFloat_FromDouble(max_load)) }
+}
+
+static mut HASHTABLE_GETSET: [ffi::PyGetSetDef; 2] = [
+    ffi::PyGetSetDef {
+        name: c"max_load".as_ptr(),
+        get: Some(hashtable_get_max_load),
+        // No setter: assigning or deleting raises AttributeError, as for the members.
+        set: None,
+        doc: c"The load proportion (entries / buckets) the table never exceeds.".as_ptr(),
+        closure: null_mut(),
+    },
+    ffi::PyGetSetDef {
+        name: std::ptr::null(),
+        get: None,
+        set: None,
+        doc: std::ptr::null(),
+        closure: null_mut(),
     },
 ];
 
@@ -578,6 +609,7 @@ static mut HASHTABLE_TYPE: ffi::PyTypeObject = ffi::PyTypeObject {
     tp_clear: Some(hashtable_clear),
     tp_richcompare: Some(mapping::hashtable_richcompare),
     tp_iter: Some(mapping::hashtable_iter),
+    tp_getset: (&raw mut HASHTABLE_GETSET).cast(),
     tp_methods: (&raw mut HASHTABLE_METHODS).cast(),
     tp_members: (&raw mut HASHTABLE_MEMBERS).cast(),
     tp_init: Some(hashtable_init),

@@ -48,13 +48,12 @@ pub(crate) struct HashTableObject {
     ob_base: ffi::PyObject,
     /// Owned; null until `__init__` succeeds (and after tp_clear).
     pub(crate) table: *mut PyTable,
-    /// Copies of the table's bucket count, load and max load, for the members
-    /// (a `PyMemberDef` reads a field at an offset; it cannot ask the
-    /// library). The table holds the real numbers; only [`after_change`]
-    /// writes these.
+    /// Copies of the table's bucket count and load, for the members (a
+    /// `PyMemberDef` reads a field at an offset; it cannot ask the library).
+    /// The table holds the real numbers; only [`after_change`] writes these.
+    /// (`max_load`, which never changes, is read from the table by a getter.)
     pub(crate) size: ffi::Py_ssize_t,
     pub(crate) load: ffi::Py_ssize_t,
-    pub(crate) max_load: f64,
     /// Owned (a strong reference), or null for the naive hash.
     pub(crate) hash_func: *mut ffi::PyObject,
     pub(crate) hash_kind: HashKind,
@@ -106,13 +105,12 @@ pub(crate) unsafe fn require_table(obj: *mut HashTableObject) -> Option<*mut PyT
 #[inline]
 pub(crate) unsafe fn after_change(obj: *mut HashTableObject) {
     // SAFETY: `obj` is live (caller); its table, if any, is owned by it and
-    // not borrowed (caller). A table that is gone keeps its last max_load.
+    // not borrowed (caller).
     unsafe {
         match (*obj).table.as_ref() {
             Some(table) => {
                 (*obj).size = table.buckets() as ffi::Py_ssize_t;
                 (*obj).load = table.len() as ffi::Py_ssize_t;
-                (*obj).max_load = table.max_load();
             }
             None => {
                 (*obj).size = 0;
