@@ -9,7 +9,7 @@
 //! reflected type, as OrderedDict's `__ror__` does. `|=` is `update()`:
 //! any mapping or iterable of pairs, as dict's.
 
-use std::ptr::null_mut;
+use std::ptr::{NonNull, null_mut};
 
 use pyo3_ffi as ffi;
 
@@ -55,14 +55,23 @@ unsafe extern "C" fn hashtable_inplace_or(
     slf: *mut ffi::PyObject,
     other: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    module_call("__ior__()");
     // SAFETY: Python calls the left operand's in-place slot, so `slf` is a
-    // live HashTable; `other` is live. The result is `slf`, a new reference.
+    // live HashTable; `other` is live.
+    unsafe { inplace_or_impl(slf, other) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// `slf` itself as a new reference, once `other` is merged in.
+///
+/// # Safety
+/// The GIL is held; `slf` is a live HashTable and `other` a live object.
+unsafe fn inplace_or_impl(slf: *mut ffi::PyObject, other: *mut ffi::PyObject) -> Option<Strong> {
+    module_call("__ior__()");
+    // SAFETY: as this function's contract.
     unsafe {
-        match update_from(slf.cast(), other) {
-            Some(()) => ffi::compat::Py_NewRef(slf),
-            None => null_mut(),
-        }
+        update_from(slf.cast(), other)?;
+        // `slf` is borrowed (non-null: Python passed it); the result is our
+        // own reference to it (Py_NewRef), as a new reference.
+        Some(Strong::from_borrowed(NonNull::new_unchecked(slf)))
     }
 }
 

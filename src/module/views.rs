@@ -299,19 +299,26 @@ unsafe extern "C" fn iter_length_hint(
     slf: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let it = slf.cast::<IterObject>();
-    // SAFETY: called with the GIL on a live iterator; its reference keeps
-    // its table object alive, whose table is only read.
-    unsafe {
+    // SAFETY: called with the GIL on a live iterator.
+    unsafe { iter_length_hint_impl(slf.cast()) }.map_or(null_mut(), Strong::into_raw)
+}
+
+/// # Safety
+/// The GIL is held; `it` is a live iterator.
+unsafe fn iter_length_hint_impl(it: *mut IterObject) -> Option<Strong> {
+    // SAFETY: `it` is live; its reference keeps its table object alive,
+    // whose table is only read, by Rust code.
+    let hint = unsafe {
         let table_obj = (*it).table_obj;
         let table = if table_obj.is_null() {
             None
         } else {
             table_ptr(table_obj.cast::<HashTableObject>()).as_ref()
         };
-        let hint = unchanged(it, table).map_or(0, |_| (*it).remaining);
-        ffi::PyLong_FromSize_t(hint)
-    }
+        unchanged(it, table).map_or(0, |_| (*it).remaining)
+    };
+    // SAFETY: GIL held; a new int, or NULL with MemoryError set.
+    unsafe { Strong::from_new(ffi::PyLong_FromSize_t(hint)) }
 }
 
 /// `it.__reduce__()`: `(iter, (list,))` with what is left to iterate, as
