@@ -22,8 +22,9 @@ it, so freeing the structure is not counted either. An insert's count
 includes its share of the resizes between N and 2N entries.
 
 The children run the interpreter running this script (without site, -S) and
-import the hashtable module built for it (examples/_build.py builds it if it
-is missing). Needs valgrind (exit status 2 without it). Standard library only.
+import the hashtable module built for it (examples/_build.py rebuilds it when it
+is missing or older than any of its sources). Needs valgrind (exit status 2
+without it). Standard library only.
 """
 import argparse
 import concurrent.futures
