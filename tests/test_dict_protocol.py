@@ -301,6 +301,47 @@ def test_update_refuses_non_string_keywords_as_dict():
     assert dict(h) == dict(DATA)  # nothing was set
 
 
+class KeysGives:
+    """A mapping whose keys() returns `keys`."""
+
+    def __init__(self, keys):
+        self.given = keys
+
+    def keys(self):
+        return self.given
+
+    def __getitem__(self, key):
+        return key
+
+
+class IterRaises:
+    def __iter__(self):
+        raise ValueError("no iterating me")
+
+
+class IterNotAnIterator:
+    def __iter__(self):
+        return 5
+
+
+@pytest.mark.parametrize("keys", [5, None, IterRaises(), IterNotAnIterator(), ["a", "b"]],
+                         ids=["int", "None", "__iter__ raises", "__iter__ gives an int", "list"])
+def test_a_mapping_whose_keys_are_not_iterable_as_dict(keys):
+    mapping = KeysGives(keys)
+
+    def inplace(m):
+        m |= mapping
+        return m
+
+    for on_dict, on_table in [(lambda: dict(mapping), lambda: HashTable(mapping)),
+                              (lambda: {}.update(mapping), lambda: HashTable().update(mapping)),
+                              (lambda: inplace({}), lambda: inplace(HashTable()))]:
+        expected, got = outcome(on_dict), outcome(lambda: dict(on_table() or {}))
+        if expected[0] == "ok":
+            expected = ("ok", dict(expected[1] or {}))
+        assert got == expected
+
+
 # ---------------------------------------------------------------------------
 # pickle, copy, deepcopy
 # ---------------------------------------------------------------------------

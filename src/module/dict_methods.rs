@@ -19,7 +19,7 @@ use super::object::{
     HashTableObject, PyTable, after_change, copy_of, raise_table_error, require_table,
     trashcan_drop, try_box, type_object,
 };
-use super::refs::{Strong, none, raise, raise_fmt, raise_no_memory};
+use super::refs::{Strong, TypeName, none, raise, raise_fmt, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
 use super::views::{ViewKind, new_iter, new_view};
 
@@ -216,12 +216,41 @@ unsafe fn update_from_mapping(
     // by Strongs.
     unsafe {
         let keys = Strong::from_new(callout::PyObject_CallNoArgs(keys_method.as_ptr()))?;
-        let iter = Strong::from_new(callout::PyObject_GetIter(keys.as_ptr()))?;
+        let Some(iter) = Strong::from_new(callout::PyObject_GetIter(keys.as_ptr())) else {
+            return keys_not_iterable(mapping, keys.as_ptr());
+        };
         while let Some(key) = Strong::from_new(callout::PyIter_Next(iter.as_ptr())) {
             let value = Strong::from_new(callout::PyObject_GetItem(mapping, key.as_ptr()))?;
             insert(obj, "update", key.as_ptr(), value.as_ptr())?;
         }
         ffi::PyErr_Occurred().is_null().then_some(())
+    }
+}
+
+/// The error for a `keys()` that returned something `iter()` refused, as
+/// dict words it: a TypeError is replaced by one naming the mapping's type
+/// and what `keys()` returned; anything else (raised by its `__iter__`)
+/// propagates unchanged.
+///
+/// # Safety
+/// The GIL is held, PyObject_GetIter has just failed, and `mapping` and
+/// `keys` are live.
+#[cold]
+unsafe fn keys_not_iterable<T>(mapping: *mut ffi::PyObject, keys: *mut ffi::PyObject) -> Option<T> {
+    // SAFETY: GIL held, an exception set (caller).
+    unsafe {
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_TypeError) == 0 {
+            return None;
+        }
+        callout::PyErr_Clear();
+        raise_fmt(
+            ffi::PyExc_TypeError,
+            format_args!(
+                "{}.keys() returned a non-iterable (type {})",
+                TypeName(mapping),
+                TypeName(keys)
+            ),
+        )
     }
 }
 
