@@ -160,15 +160,19 @@ class HashTable(MutableMapping[_KT, _VT]):
     def __ior__(self, value: Iterable[Tuple[_KT, _VT]], /) -> Self: ...
     def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
     def __sizeof__(self) -> int: ...
-    # pickle, copy.copy and copy.deepcopy.
+    # pickle, copy.copy and copy.deepcopy: (_rebuild, its arguments, the
+    # object's state from its __getstate__, None, an iterator of the pairs).
     def __reduce__(self) -> Tuple[Any, ...]: ...
-    def __setstate__(self, state: Tuple[Any, ...], /) -> None: ...
 
 def naive_hash(key: Union[int, float, str], /) -> int:
     """The talk's hash: int -> itself, float -> floor, str -> its length."""
 
 def set_trace(level: _TraceLevel, /) -> _TraceLevel:
     """Sets the trace level; returns the previous one."""
+
+def _rebuild(cls: type[HashTable[Any, Any]], initial_size: int, buckets: int, max_load: float,
+             hash_func: Optional[_HashFunc], /) -> Any:
+    """For pickle and copy: cls.__new__(cls), given an empty table with these parameters."""
 
 # The deliberate bugs compiled in (empty for a normal build).
 BUGS: Tuple[str, ...]

@@ -11,6 +11,7 @@ import types
 
 import pytest
 
+import hashtable
 from hashtable import HashTable
 
 DATA = [("a", 1), ("b", 2), (3, "c"), (4.5, None)]
@@ -401,19 +402,215 @@ class Sub(HashTable):
 
 
 def test_a_subclass_pickles_with_its_attributes_without_calling_init():
-    s = Sub("yes", size=8)
+    s = Sub("yes", size=8, max_load=0.75, hash_func=None)
     s["a"] = 1
     s.extra = [1]
     for c in (pickle.loads(pickle.dumps(s)), copy.copy(s), copy.deepcopy(s)):
         assert type(c) is Sub
         assert (c.needed, c.extra, dict(c), c.size) == ("yes", [1], {"a": 1}, 8)
+        assert (c.max_load, c.hash_func) == (0.75, None)
 
 
-def test_setstate_checks_its_state():
-    with pytest.raises(TypeError, match="state must be a tuple of 6 items"):
-        HashTable().__setstate__(())
+# The same class bodies on dict and on HashTable, compared through pickle
+# (every protocol), copy.copy and copy.deepcopy. Each pair is made by
+# subclasses() and named at module level, where pickle finds classes.
+SETITEM_CALLS = []
+
+
+def _log_setitem(self, key, value):
+    SETITEM_CALLS.append((key, "<self>" if value is self else
+                          "<another>" if isinstance(value, (dict, HashTable)) else value))
+    type(self).__mro__[-2].__setitem__(self, key, value)  # dict's or HashTable's
+
+
+def _own_getstate(self):
+    return {"x": self.x, "length then": len(self)}
+
+
+def _own_setstate(self, state):
+    # len(self) shows whether the pairs came before the state (pickle) or
+    # after it (copy), as for dict.
+    self.restored = (state, len(self))
+
+
+def _setstate_only(self, state):
+    self.got = state
+
+
+def _getstate_slots(self):
+    return (None, {"a": self.a, "seen": len(self)})
+
+
+SUBCLASS_BODIES = {
+    "slots": {"__slots__": ("a", "b")},
+    "slots and __dict__": {"__slots__": ("a", "__dict__")},
+    "__dict__": {},
+    "own __getstate__ and __setstate__": {"__getstate__": _own_getstate,
+                                          "__setstate__": _own_setstate},
+    "own __getstate__ only": {"__getstate__": _own_getstate},
+    "own __setstate__ only": {"__setstate__": _setstate_only},
+    "slots, own __getstate__": {"__slots__": ("a", "seen"), "__getstate__": _getstate_slots},
+    "own __setitem__": {"__setitem__": _log_setitem},
+}
+
+
+def subclasses(name):
+    """(the dict subclass, the HashTable subclass) with SUBCLASS_BODIES[name]."""
+    pair = []
+    for base in (dict, HashTable):
+        cls_name = "_%s_%s" % ("".join(c if c.isalnum() else "_" for c in name), base.__name__)
+        if cls_name not in globals():
+            cls = type(cls_name, (base,), dict(SUBCLASS_BODIES[name]))
+            cls.__module__ = __name__
+            globals()[cls_name] = cls
+        pair.append(globals()[cls_name])
+    return pair
+
+
+def filled(cls, holding_itself=True):
+    obj = cls()
+    for k, v in DATA:
+        obj[k] = v
+    if holding_itself:
+        obj["me"] = obj
+    for attr, value in [("a", [1, 2]), ("x", ["x"]), ("extra", {"e": 1})]:
+        try:
+            setattr(obj, attr, value)
+        except AttributeError:  # not a slot, and no __dict__
+            pass
+    return obj
+
+
+def picture(original, obj):
+    """What a copy holds, in terms that do not depend on the base class: its
+    class's name without the base's, its pairs (itself as "<self>", the
+    original as "<the original>"), its
+    slots and __dict__, and whether each attribute is the original's."""
+    base = type(obj).__mro__[-2] if isinstance(obj, (dict, HashTable)) else object
+    name = type(obj).__name__
+    items = [(k, "<self>" if v is obj else "<the original>" if v is original else v)
+             for k, v in obj.items()]
+    attrs = {}
+    for cls in type(obj).__mro__:
+        for slot in cls.__dict__.get("__slots__", ()):
+            if slot != "__dict__" and hasattr(obj, slot):
+                attrs[slot] = getattr(obj, slot)
+    attrs.update(getattr(obj, "__dict__", {}))
+    same_objects = sorted(a for a, v in attrs.items()
+                          if v is getattr(original, a, None) and not isinstance(v, (int, str)))
+    return (name[:-len(base.__name__)] if name.endswith(base.__name__) else name, items, attrs,
+            same_objects)
+
+
+COPIERS = {"copy.copy": copy.copy, "copy.deepcopy": copy.deepcopy}
+COPIERS.update(("pickle protocol %d" % p, lambda obj, p=p: pickle.loads(pickle.dumps(obj, p)))
+               for p in range(pickle.HIGHEST_PROTOCOL + 1))
+
+
+OLD_PROTOCOLS = ("pickle protocol 0", "pickle protocol 1")
+
+
+@pytest.mark.parametrize("copier", COPIERS)
+@pytest.mark.parametrize("body", SUBCLASS_BODIES)
+def test_a_subclass_pickles_and_copies_as_a_dict_subclass(body, copier):
+    dict_cls, table_cls = subclasses(body)
+    # copyreg's reduction of a dict subclass for protocols 0 and 1 puts the
+    # pairs in the arguments of its constructor, which cannot hold the object
+    # itself (RecursionError); HashTable's can (tested below).
+    holding_itself = copier not in OLD_PROTOCOLS
+
+    def result(cls, copier):
+        original = filled(cls, holding_itself)
+        SETITEM_CALLS.clear()
+        got = outcome(lambda: picture(original, COPIERS[copier](original)))
+        return got, list(SETITEM_CALLS)
+
+    expected, got = result(dict_cls, copier), result(table_cls, copier)
+    if copier in OLD_PROTOCOLS and "slots" in body and "__getstate__" not in body:
+        # That reduction cannot save slots either (TypeError).
+        assert expected[0][:2] == ("raised", TypeError) and "__slots__" in expected[0][2]
+        expected = result(dict_cls, "pickle protocol 2")
+    elif copier in OLD_PROTOCOLS and body == "own __setitem__":
+        # And it sets the pairs with dict.__init__, not the class's __setitem__.
+        assert expected[1] == []
+        expected = result(dict_cls, "pickle protocol 2")
+    assert got == expected
+    assert got[0][0] == "ok"
+
+
+@pytest.mark.parametrize("copier", COPIERS)
+@pytest.mark.parametrize("body", SUBCLASS_BODIES)
+def test_a_subclass_holding_itself_comes_back_holding_itself(body, copier):
+    original = filled(subclasses(body)[1])
+    c = COPIERS[copier](original)
+    assert c["me"] is (original if copier == "copy.copy" else c)
+    assert list(c.keys()) == list(original.keys())
+
+
+@pytest.mark.parametrize("copier", COPIERS)
+def test_a_subclass_keeps_the_tables_parameters(copier):
+    table_cls = subclasses("slots")[1]
+    original = table_cls(size=2, max_load=0.75, hash_func=module_level_hash)
+    for k, v in DATA:
+        original[k] = v
+    original.a = 1
+    c = COPIERS[copier](original)
+    assert type(c) is table_cls and c.a == 1
+    assert list(c.items()) == list(original.items())
+    assert (c.size, c.max_load, c.hash_func) == (original.size, 0.75, module_level_hash)
+    c.clear()
+    assert c.size == 2
+
+
+def test_the_state_is_the_objects_own_as_for_a_dict_subclass():
+    """__reduce__ gives what dict.__reduce_ex__(2) gives a dict subclass,
+    except the first two items: the table's parameters travel there."""
+    for body in ("slots", "__dict__", "own __getstate__ and __setstate__"):
+        dict_cls, table_cls = subclasses(body)
+        d, h = filled(dict_cls), filled(table_cls)
+        dr, hr = d.__reduce_ex__(2), h.__reduce_ex__(2)
+        assert hr[0] is hashtable._rebuild
+        assert hr[1] == (table_cls, 4, h.size, 0.5, hash)
+        assert (outcome(lambda: hr[2]) == outcome(lambda: dr[2]))
+        assert hr[3] is dr[3] is None
+        assert [(k, v is h) for k, v in hr[4]] == [(k, v is d) for k, v in dr[4]]
+    assert HashTable().__reduce__()[2] is None
+    assert not hasattr(HashTable, "__setstate__")
+
+
+def test_rebuild_checks_its_arguments():
+    rebuild = hashtable._rebuild
+    with pytest.raises(TypeError, match="cls must be HashTable or a subclass of it, not "
+                                        "<class 'dict'>"):
+        rebuild(dict, 4, 4, 0.5, None)
+    with pytest.raises(TypeError, match="cls must be HashTable or a subclass of it, not 3"):
+        rebuild(3, 4, 4, 0.5, None)
     with pytest.raises(ValueError, match="size must be a positive int"):
-        HashTable().__setstate__((0, 4, 0.5, None, [], None))
+        rebuild(HashTable, 0, 4, 0.5, None)
+    with pytest.raises(TypeError, match="size must be a positive int, not str"):
+        rebuild(HashTable, 4, "4", 0.5, None)
+    with pytest.raises(ValueError, match="max_load must be a finite number > 0"):
+        rebuild(HashTable, 4, 4, -1.0, None)
+    with pytest.raises(TypeError, match="hash_func must be callable or None"):
+        rebuild(HashTable, 4, 4, 0.5, 5)
+    with pytest.raises(TypeError, match="_rebuild expected 5 arguments, got 4"):
+        rebuild(HashTable, 4, 4, 0.5)
+    h = rebuild(HashTable, 2, 8, 0.75, None)
+    assert (type(h), len(h), h.size, h.max_load, h.hash_func) == (HashTable, 0, 8, 0.75, None)
+    h.clear()
+    assert h.size == 2
+
+
+class NewGivesADict(HashTable):
+    def __new__(cls, *args, **kwargs):
+        return {}
+
+
+def test_rebuild_returns_what_new_made_as_copyreg_newobj():
+    assert hashtable._rebuild(NewGivesADict, 4, 4, 0.5, None) == {}
+    h = HashTable.__new__(NewGivesADict)
+    HashTable.__init__(h, DATA)
+    assert copy.copy(h) == dict(DATA)
 
 
 # ---------------------------------------------------------------------------

@@ -381,6 +381,24 @@ class Missing(HashTable):
         return key
 
 
+class Slotted(HashTable):
+    """Pickled and copied with its slots and __dict__ (module level, for pickle)."""
+    __slots__ = ("a", "__dict__")
+
+
+class KeysGive:
+    """A mapping whose keys() returns what it was given."""
+
+    def __init__(self, keys):
+        self.given = keys
+
+    def keys(self):
+        return self.given
+
+    def __getitem__(self, key):
+        return key
+
+
 def test_the_rest_of_dicts_protocol_keeps_counts():
     """Every operation of tests/test_dict_protocol.py, and its error paths,
     repeated: the key, the value and the hash function end where they began."""
@@ -391,6 +409,9 @@ def test_the_rest_of_dicts_protocol_keeps_counts():
     h = HashTable(hash_func=hf)
     h[key] = value
     m = Missing()
+    s = Slotted(hash_func=hf)
+    s[key] = value
+    s.a, s.b = value, key
 
     def attempt(op):
         with contextlib.suppress(TypeError, ValueError, RuntimeError):
@@ -408,11 +429,15 @@ def test_the_rest_of_dicts_protocol_keeps_counts():
         lambda: iter(h.items()).__reduce__(), lambda: pickle.dumps(reversed(h.values())),
         lambda: iter(h).__length_hint__(), lambda: h.__sizeof__(), lambda: HashTable[str, int],
         lambda: m[key], lambda: Missing.fromkeys([key], value),
+        lambda: copy.copy(s), lambda: copy.deepcopy(s), lambda: pickle.loads(pickle.dumps(s, 2)),
+        lambda: s.__reduce__(), lambda: hashtable._rebuild(Slotted, 4, 4, 0.5, hf),
         # Error paths.
         lambda: h.keys() & 5, lambda: h | 1, lambda: h.update(**{1: value}),
         lambda: HashTable(nope=value), lambda: HashTable([(key, value, 3)]),
-        lambda: HashTable().__setstate__((0, 4, 0.5, hf, [(key, value)], None)),
-        lambda: HashTable().__setstate__((4, 4, 0.5, hf, [(key, value)], None)),
+        lambda: hashtable._rebuild(HashTable, 0, 4, 0.5, hf),
+        lambda: hashtable._rebuild(HashTable, 4, 4, value, hf),
+        lambda: hashtable._rebuild(dict, 4, 4, 0.5, hf),
+        lambda: HashTable(KeysGive(value)), lambda: HashTable(KeysGive([key])),
     ]
 
     def inplace():

@@ -3,7 +3,7 @@
 //! constructor's arguments, as `__init__` receives them (`parse_init_args`:
 //! the data or the size, the keywords, the hash function); and its two
 //! numbers, `size` and `max_load` (read by `__init__` and by
-//! `__setstate__`), each with a message naming it.
+//! `_rebuild`, for pickle), each with a message naming it.
 
 use std::ptr::{NonNull, null_mut};
 

@@ -128,6 +128,10 @@ callouts! {
     fn PyObject_IsInstance(inst: *mut PyObject, cls: *mut PyObject) -> c_int;
     /// `getattr(o, name)`: `__getattr__`, properties.
     fn PyObject_GetAttrString(o: *mut PyObject, name: *const c_char) -> *mut PyObject;
+    /// `getattr(o, name)` with `name` a str object: `__getattr__`, properties.
+    /// (Only 3.10's default pickle state reads attributes by a str object.)
+    #[cfg_attr(Py_3_11, allow(dead_code))]
+    fn PyObject_GetAttr(o: *mut PyObject, name: *mut PyObject) -> *mut PyObject;
     /// A list or tuple of the items of `o`, iterating it if it is neither.
     fn PySequence_Fast(o: *mut PyObject, message: *const c_char) -> *mut PyObject;
     /// `list(o)`.
@@ -144,6 +148,11 @@ callouts! {
     fn PyDict_Items(d: *mut PyObject) -> *mut PyObject;
     /// A new, empty dict.
     fn PyDict_New() -> *mut PyObject;
+    /// `d[key] = item` of a dict itself: hashes and compares the key (a str
+    /// subclass's `__hash__`, `__eq__`), may release an old value.
+    /// (Only 3.10's default pickle state fills a dict this way.)
+    #[cfg_attr(Py_3_11, allow(dead_code))]
+    fn PyDict_SetItem(d: *mut PyObject, key: *mut PyObject, item: *mut PyObject) -> c_int;
     /// A new tuple of `len` empty slots.
     fn PyTuple_New(len: Py_ssize_t) -> *mut PyObject;
     /// A new list of `len` empty slots.

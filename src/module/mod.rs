@@ -4,12 +4,13 @@
 //! Every `unsafe` block and every reference count of the crate is in this
 //! directory. Each file is one concern, and each imports only files listed
 //! below it (no file imports one above it):
-//! - this file: the module functions, the `PyModuleDef` and `PyInit_hashtable`;
+//! - this file: the module functions (and `pickling.rs`'s `_rebuild`), the
+//!   `PyModuleDef` and `PyInit_hashtable`;
 //! - `hashtable_type.rs`: the talk's `HashTable` type, in the order an object
 //!   lives (traverse, clear, dealloc, new, init, repr, set/get/pop, members,
 //!   methods, the type object);
 //! - `pickling.rs`: pickle, `copy.copy` and `copy.deepcopy` (`__reduce__`,
-//!   `__setstate__`);
+//!   and the module function `_rebuild` it names);
 //! - `union.rs`: `h | other`, `other | h`, `h |= other`;
 //! - `dict_methods.rs`: dict's methods beyond the talk's three (keys,
 //!   values, items, setdefault, popitem, update, clear, copy, fromkeys,
@@ -161,7 +162,7 @@ unsafe fn raise_bad_level<T>(what: &str, name: &str) -> Option<T> {
     }
 }
 
-static mut MODULE_METHODS: [ffi::PyMethodDef; 3] = [
+static mut MODULE_METHODS: [ffi::PyMethodDef; 4] = [
     ffi::PyMethodDef {
         ml_name: c"naive_hash".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer { PyCFunction: naive_hash },
@@ -176,6 +177,7 @@ static mut MODULE_METHODS: [ffi::PyMethodDef; 3] = [
         ml_doc: c"set_trace(level, /)\n--\n\nSet how much the module and the library print: 'off', 'lifecycle'\n(allocation, dealloc and free lines; the default) or 'calls' (also every\ncall and every library step). Return the previous level."
             .as_ptr(),
     },
+    pickling::REBUILD_FUNCTION,
     ffi::PyMethodDef::zeroed(),
 ];
 
