@@ -19,6 +19,7 @@ Run time is bounded for CI by the "ci" profile; for a longer hunt:
     HYPOTHESIS_PROFILE=long python -m pytest tests/test_stateful.py
 """
 import collections
+import copy
 import math
 import operator
 import os
@@ -60,6 +61,11 @@ def constant_hash(key):
 
 HASH_FUNCS = {"builtin": hash, "naive": None, "python": python_hash, "constant": constant_hash}
 
+
+
+class Sub(HashTable):
+    """A subclass with a slot and a __dict__, pickled as dict's would be."""
+    __slots__ = ("slot", "__dict__")
 
 
 class Colliding:
@@ -307,6 +313,30 @@ def side_by_side(keys):
             # size); the dict takes the copy's objects, which are equal, not the same.
             self.h = h
             self.d = dict(h.items())
+            COUNTS[self.hash_func]["pickle round trips"] += 1
+
+        @rule(copier=st.sampled_from(["copy", "deepcopy"] + list(
+            range(pickle.HIGHEST_PROTOCOL + 1))))
+        def subclass_round_trip(self, copier):
+            # The same table as a subclass with slots and a __dict__: made by
+            # _rebuild (as unpickling makes it) with the table's parameters.
+            s = hashtable._rebuild(Sub, self.initial, self.h.size, self.h.max_load,
+                                   self.h.hash_func)
+            s.update(self.h)
+            s.slot, s.attribute = [1], {"a": 2}
+            if copier in ("copy", "deepcopy"):
+                c = getattr(copy, copier)(s)
+            else:
+                c = pickle.loads(pickle.dumps(s, copier))
+            assert type(c) is Sub and (c.slot, c.attribute) == ([1], {"a": 2})
+            assert (c.slot is s.slot) == (copier == "copy")
+            assert list(c.items()) == list(self.h.items())
+            assert (c.size, c.max_load, c.hash_func) == (self.h.size, self.h.max_load,
+                                                          self.h.hash_func)
+            # Carry on with the subclass (clear() must still go back to the
+            # initial size).
+            self.h = c
+            self.d = dict(c.items())
             COUNTS[self.hash_func]["pickle round trips"] += 1
 
         # -- removing ------------------------------------------------------------
