@@ -19,7 +19,7 @@ use super::object::{
     HashTableObject, PyTable, after_change, copy_of, raise_table_error, require_table,
     trashcan_drop, try_box, type_object,
 };
-use super::refs::{Strong, TypeName, none, raise, raise_fmt, raise_no_memory};
+use super::refs::{Strong, none, raise, raise_fmt, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
 use super::views::{ViewKind, new_iter, new_view};
 
@@ -228,7 +228,7 @@ unsafe fn update_from_mapping(
 }
 
 /// The error for a `keys()` that returned something `iter()` refused, as
-/// dict words it: a TypeError is replaced by one naming the mapping's type
+/// dict words it (3.15 words it otherwise): a TypeError is replaced by one naming the mapping's type
 /// and what `keys()` returned; anything else (raised by its `__iter__`)
 /// propagates unchanged.
 ///
@@ -243,12 +243,24 @@ unsafe fn keys_not_iterable<T>(mapping: *mut ffi::PyObject, keys: *mut ffi::PyOb
             return None;
         }
         callout::PyErr_Clear();
+        // 3.15 words it anew, with both types' fully qualified names (%T).
+        #[cfg(Py_3_15)]
+        {
+            callout::PyErr_Format2(
+                ffi::PyExc_TypeError,
+                c"%T.keys() must return an iterable, not %T",
+                mapping,
+                keys,
+            );
+            None
+        }
+        #[cfg(not(Py_3_15))]
         raise_fmt(
             ffi::PyExc_TypeError,
             format_args!(
                 "{}.keys() returned a non-iterable (type {})",
-                TypeName(mapping),
-                TypeName(keys)
+                super::refs::TypeName(mapping),
+                super::refs::TypeName(keys)
             ),
         )
     }
