@@ -67,6 +67,9 @@ def run(tmp_path, command, lines):
     env = dict(os.environ, PATH="%s%s%s" % (tmp_path, os.pathsep, os.environ["PATH"]))
     env.pop("HASHTABLE_TRACE", None)
     env.pop("PYTHONPATH", None)
+    # A learner's terminal gets each line as it is printed; a pipe gets
+    # Python's buffer, which a crash loses: unbuffered, like the terminal.
+    env["PYTHONUNBUFFERED"] = "1"
     done = subprocess.run(["bash", "-c", command + " -i"], cwd=REPO, env=env, input=lines,
                           capture_output=True, text=True, timeout=1200)
     # bash reports a child killed by signal N as 128 + N (or the child's -N
