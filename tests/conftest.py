@@ -118,6 +118,20 @@ def child():
     return check_child
 
 
+class KeysGive:
+    """A mapping whose keys() returns what it was given (a non-iterable, a
+    list of keys it then answers for with the key itself)."""
+
+    def __init__(self, keys):
+        self.given = keys
+
+    def keys(self):
+        return self.given
+
+    def __getitem__(self, key):
+        return key
+
+
 def _fmix32(h):
     """MurmurHash3's 32-bit finalizer (src/library/table.rs, `fmix32`)."""
     h ^= h >> 16

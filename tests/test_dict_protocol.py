@@ -14,6 +14,8 @@ import pytest
 import hashtable
 from hashtable import HashTable
 
+from conftest import KeysGive
+
 DATA = [("a", 1), ("b", 2), (3, "c"), (4.5, None)]
 
 
@@ -302,19 +304,6 @@ def test_update_refuses_non_string_keywords_as_dict():
     assert dict(h) == dict(DATA)  # nothing was set
 
 
-class KeysGives:
-    """A mapping whose keys() returns `keys`."""
-
-    def __init__(self, keys):
-        self.given = keys
-
-    def keys(self):
-        return self.given
-
-    def __getitem__(self, key):
-        return key
-
-
 class IterRaises:
     def __iter__(self):
         raise ValueError("no iterating me")
@@ -328,7 +317,7 @@ class IterNotAnIterator:
 @pytest.mark.parametrize("keys", [5, None, IterRaises(), IterNotAnIterator(), ["a", "b"]],
                          ids=["int", "None", "__iter__ raises", "__iter__ gives an int", "list"])
 def test_a_mapping_whose_keys_are_not_iterable_as_dict(keys):
-    mapping = KeysGives(keys)
+    mapping = KeysGive(keys)
 
     def inplace(m):
         m |= mapping

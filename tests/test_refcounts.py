@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import hashtable
+from conftest import KeysGive, hashtable
 
 HashTable = hashtable.HashTable
 
@@ -384,19 +384,6 @@ class Missing(HashTable):
 class Slotted(HashTable):
     """Pickled and copied with its slots and __dict__ (module level, for pickle)."""
     __slots__ = ("a", "__dict__")
-
-
-class KeysGive:
-    """A mapping whose keys() returns what it was given."""
-
-    def __init__(self, keys):
-        self.given = keys
-
-    def keys(self):
-        return self.given
-
-    def __getitem__(self, key):
-        return key
 
 
 def test_the_rest_of_dicts_protocol_keeps_counts():
