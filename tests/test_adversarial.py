@@ -95,14 +95,29 @@ def test_copy_reads_the_hash_function_and_entries_of_one_moment(child):
     """)
 
 
-@pytest.mark.parametrize("op", ["set", "setitem", "setdefault", "get", "contains", "pop", "delitem"])
+# The seven keyed operations of the two stale-hash tests, as the statement
+# each child runs; the last four look "key" up, and find it only if it was
+# filed under the current hash function.
+STALE_HASH_OPS = {
+    "set": 'h.set("key", 1)',
+    "setitem": 'h["key"] = 1',
+    "setdefault": 'h.setdefault("key", 1)',
+    "get": 'assert h.get("key") == "there"',
+    "contains": 'assert "key" in h',
+    "pop": 'assert h.pop("key") == "there"',
+    "delitem": 'del h["key"]',
+}
+LOOKUP_OPS = ("get", "contains", "pop", "delitem")
+
+
+@pytest.mark.parametrize("op", list(STALE_HASH_OPS))
 def test_init_inside_the_hash_function_never_files_under_a_stale_hash(child, op):
     """The hash function re-initialises its own table (a new hash function,
     new buckets) while the module waits for its result. The key must not be
     filed (or looked up) under the old function's hash: either the table
     hashes again with its current function, or the call raises RuntimeError."""
     run(child, """
-        op = %r
+        op, lookup = %r, %r
         def second(k):
             return 2
         def first(k):
@@ -110,18 +125,12 @@ def test_init_inside_the_hash_function_never_files_under_a_stale_hash(child, op)
             # one (and, for a lookup, files "key" under that one's hash),
             # then returns a hash of the old function.
             h.__init__(size=7, hash_func=second)
-            if op in ("get", "contains", "pop", "delitem"):
+            if lookup:
                 h["key"] = "there"
             return 1
         h = HT(hash_func=first)
         try:
-            if op == "set": h.set("key", 1)
-            elif op == "setitem": h["key"] = 1
-            elif op == "setdefault": h.setdefault("key", 1)
-            elif op == "get": assert h.get("key") == "there"
-            elif op == "contains": assert "key" in h
-            elif op == "pop": assert h.pop("key") == "there"
-            elif op == "delitem": del h["key"]
+            %s
         except RuntimeError as e:
             print("raised:", e)
         assert h.hash_func is second
@@ -131,10 +140,10 @@ def test_init_inside_the_hash_function_never_files_under_a_stale_hash(child, op)
         h["key"] = "again"
         assert list(h).count("key") == 1
         consistent(h)
-    """ % op)
+    """ % (op, op in LOOKUP_OPS, STALE_HASH_OPS[op]))
 
 
-@pytest.mark.parametrize("op", ["set", "setitem", "setdefault", "get", "contains", "pop", "delitem"])
+@pytest.mark.parametrize("op", list(STALE_HASH_OPS))
 def test_init_from_another_thread_while_hashing_never_files_under_a_stale_hash(child, op):
     """The hash function releases the GIL (it waits on an Event) and, in the
     meantime, another thread re-initialises the table with another hash
@@ -143,7 +152,7 @@ def test_init_from_another_thread_while_hashing_never_files_under_a_stale_hash(c
     The key must then be findable, or the call raise RuntimeError: never
     filed (or looked up) under the old function's hash."""
     run(child, """
-        op = %r
+        op, lookup = %r, %r
         hashing, reinitialised = threading.Event(), threading.Event()
         def second(k):
             return 2
@@ -157,13 +166,7 @@ def test_init_from_another_thread_while_hashing_never_files_under_a_stale_hash(c
         outcome = []
         def worker():
             try:
-                if op == "set": h.set("key", 1)
-                elif op == "setitem": h["key"] = 1
-                elif op == "setdefault": h.setdefault("key", 1)
-                elif op == "get": assert h.get("key") == "there"
-                elif op == "contains": assert "key" in h
-                elif op == "pop": assert h.pop("key") == "there"
-                elif op == "delitem": del h["key"]
+                %s
                 outcome.append("done")
             except RuntimeError as e:
                 outcome.append("raised: %%s" %% e)
@@ -173,7 +176,7 @@ def test_init_from_another_thread_while_hashing_never_files_under_a_stale_hash(c
         t.start()
         assert hashing.wait(60), "the hash function never ran"
         h.__init__(size=7, hash_func=second)      # while first() waits
-        if op in ("get", "contains", "pop", "delitem"):
+        if lookup:
             h["key"] = "there"
         reinitialised.set()
         t.join(60)
@@ -191,7 +194,7 @@ def test_init_from_another_thread_while_hashing_never_files_under_a_stale_hash(c
         h["key"] = "again"
         assert list(h).count("key") == 1
         consistent(h)
-    """ % op)
+    """ % (op, op in LOOKUP_OPS, STALE_HASH_OPS[op]))
 
 
 def test_equality_reads_a_subclass_own_entries_not_its_getitem(child):
