@@ -50,7 +50,7 @@ use super::pickling::PICKLE_METHODS;
 // The talk's second lesson removes the one use (tp_clear's release).
 #[cfg(not(feature = "forget-decref"))]
 use super::object::trashcan_xdecref;
-use super::refs::{Repr, Strong, Text, none, raise_key_error, raise_no_memory};
+use super::refs::{GETSET_END, Repr, Strong, Text, none, raise_key_error, raise_no_memory};
 use super::trace::{flush as flush_trace, module_call};
 use super::union;
 use crate::library::trace::{Level, Origin};
@@ -489,13 +489,7 @@ static mut HASHTABLE_GETSET: [ffi::PyGetSetDef; 2] = [
         doc: c"The load proportion (entries / buckets) the table never exceeds.".as_ptr(),
         closure: null_mut(),
     },
-    ffi::PyGetSetDef {
-        name: std::ptr::null(),
-        get: None,
-        set: None,
-        doc: std::ptr::null(),
-        closure: null_mut(),
-    },
+    GETSET_END,
 ];
 
 /// The talk's three methods; dict's others follow them in the type's table.

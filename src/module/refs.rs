@@ -12,7 +12,8 @@
 //! exception is set) and uses `?`; the shell turns `None` into the slot's
 //! error value (NULL, -1). [`raise`] sets an exception and returns `None`;
 //! [`none`], [`not_implemented`] and [`bool_object`] are the results that
-//! are not a new object.
+//! are not a new object. [`GETSET_END`] ends a table of getters, as
+//! `PyMethodDef::zeroed()` ends a table of methods.
 
 use std::ffi::CStr;
 use std::ptr::NonNull;
@@ -71,6 +72,16 @@ impl Drop for Strong {
         unsafe { callout::Py_DECREF(self.0.as_ptr()) }
     }
 }
+
+/// The all-null entry that ends a `PyGetSetDef` table (pyo3-ffi's
+/// `Default` for it is not `const`, and a `static` table needs a constant).
+pub(crate) const GETSET_END: ffi::PyGetSetDef = ffi::PyGetSetDef {
+    name: std::ptr::null(),
+    get: None,
+    set: None,
+    doc: std::ptr::null(),
+    closure: std::ptr::null_mut(),
+};
 
 /// `None`, as a new reference (`Py_NewRef(Py_None)`): a method's "no result".
 pub(crate) fn none() -> Strong {

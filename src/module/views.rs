@@ -22,7 +22,7 @@ use pyo3_ffi as ffi;
 use super::access::lookup;
 use super::callout;
 use super::object::{HashTableObject, PyTable, require_table, table_ptr};
-use super::refs::{Strong, raise};
+use super::refs::{GETSET_END, Strong, raise};
 use super::view_sets::{VIEW_SET_NUMBER, view_isdisjoint, view_richcompare};
 
 /// Which part of each entry an iterator or view yields.
@@ -609,13 +609,7 @@ static mut VIEW_GETSET: [ffi::PyGetSetDef; 2] = [
         doc: c"A read-only proxy of the HashTable this view looks at.".as_ptr(),
         closure: null_mut(),
     },
-    ffi::PyGetSetDef {
-        name: std::ptr::null(),
-        get: None,
-        set: None,
-        doc: std::ptr::null(),
-        closure: null_mut(),
-    },
+    GETSET_END,
 ];
 
 pub(crate) static mut ITER_TYPE: ffi::PyTypeObject = ffi::PyTypeObject {
