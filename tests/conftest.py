@@ -45,6 +45,8 @@ DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "debug_only: needs a debug interpreter (sys.gettotalrefcount)")
+    # tests/refleak_plugin.py's marker, known here too for runs without the plugin.
+    config.addinivalue_line("markers", "no_refleaks: run once even under --refleaks")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -26,6 +26,10 @@ EXAMPLES = os.path.join(_lesson.REPO, "examples")
 VARIANTS = ("forget-incref", "forget-decref", "decref-borrowed", "no-gc", "callback-race",
             "compare-in-place", "thin-ice", "leak-on-error")
 DEBUG_INTERPRETER = hasattr(sys, "gettotalrefcount")
+# For tests/refleak_plugin.py: a test whose every step runs in a child
+# process (a lesson's script, a variant build) changes no reference count
+# here, so repeating it would only cost time (minutes, on a debug build).
+CHILDREN_ONLY = pytest.mark.no_refleaks
 
 
 def lesson(number):
@@ -47,6 +51,7 @@ def explain(fate):
                                                            fate.stderr[-3000:])
 
 
+@CHILDREN_ONLY
 def test_every_variant_names_its_bug(variants):
     for variant in variants:
         fate = _lesson.run_child("print(hashtable.BUGS)", variant, trace="off")
@@ -105,6 +110,7 @@ def test_vocabulary_slots_flags_and_init():
 
 # --- lesson 2: forget-incref -------------------------------------------------
 
+@CHILDREN_ONLY
 def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variants):
     two = lesson(2)
     buggy = two.crash()
@@ -127,6 +133,7 @@ def test_forget_incref_crashes_and_fixed_build_survives_the_same_session(variant
     assert fixed.stdout.index("Module: dealloc") > fixed.stdout.index(">>> h.get(\"pi\")")
 
 
+@CHILDREN_ONLY
 def test_return_py_none_without_incref_kills_none_before_immortality():
     """The sidebar of lesson 2: one Py_DECREF of None per call of a function
     ending in `return Py_None;`. Before 3.12 None's count runs out and
@@ -143,6 +150,7 @@ def test_return_py_none_without_incref_kills_none_before_immortality():
 
 # --- lesson 3: forget-decref -------------------------------------------------
 
+@CHILDREN_ONLY
 @pytest.mark.parametrize("tables", [3, 50])
 def test_forget_decref_leaks_one_reference_per_table(variants, tables):
     three = lesson(3)
@@ -155,6 +163,7 @@ def test_forget_decref_leaks_one_reference_per_table(variants, tables):
     assert int(result.search(fixed.stdout).group(1)) == 0, explain(fixed)
 
 
+@CHILDREN_ONLY
 @pytest.mark.skipif(not DEBUG_INTERPRETER, reason="sys.gettotalrefcount: debug interpreter only")
 def test_forget_decref_shows_in_gettotalrefcount(variants):
     three = lesson(3)
@@ -176,6 +185,7 @@ def builtins_counts(fate):
         r"^tables made: (\d+), sys.getrefcount\(builtins.__dict__\) = (\d+)$", fate.stdout, re.M)}
 
 
+@CHILDREN_ONLY
 def test_decref_borrowed_takes_one_reference_from_builtins_per_table(variants):
     four = lesson(4)
     buggy = four.make_tables("decref-borrowed", 3)
@@ -196,6 +206,7 @@ def test_decref_borrowed_takes_one_reference_from_builtins_per_table(variants):
     assert counts[0] == counts[300], explain(fixed)
 
 
+@CHILDREN_ONLY
 @pytest.mark.skipif(not DEBUG_INTERPRETER, reason="the GC's refcount check: debug interpreter only")
 def test_decref_borrowed_stops_the_debug_interpreter(variants):
     fate = lesson(4).make_tables("decref-borrowed", 100000, python=sys.executable, timeout=60)
@@ -215,6 +226,7 @@ def test_decref_borrowed_stops_the_debug_interpreter(variants):
 
 # --- lesson 5: no-gc ---------------------------------------------------------
 
+@CHILDREN_ONLY
 def test_no_gc_leaves_cycles_alive_and_fixed_build_frees_them(variants):
     five = lesson(5)
     buggy = five.cycles("no-gc")
@@ -238,6 +250,7 @@ def test_no_gc_leaves_cycles_alive_and_fixed_build_frees_them(variants):
 
 # --- lesson 6: callback-race -------------------------------------------------
 
+@CHILDREN_ONLY
 def test_callback_race_loses_load_updates(variants):
     """Probabilistic, honestly: a lost update needs the GIL to change hands
     inside the Python hash function while another thread sets keys. With a
@@ -257,6 +270,7 @@ def test_callback_race_loses_load_updates(variants):
     pytest.fail("callback-race lost no load updates in most runs: %r" % attempts)
 
 
+@CHILDREN_ONLY
 def test_correct_build_never_loses_an_update(variants):
     six = lesson(6)
     fate = six.race(None, 5, 4, 20000)
@@ -319,6 +333,7 @@ def test_eq_mutates_lesson_covers_the_scenarios_it_describes():
     assert str(nine.FREED) in nine.FREED_NOTE
 
 
+@CHILDREN_ONLY
 @pytest.mark.parametrize("scenario", list(DICT_ANSWERS))
 def test_eq_mutates_correct_build_answers_as_dict(variants, scenario):
     """The correct build, with PYTHONMALLOC=debug: no crash, and after an
@@ -334,6 +349,7 @@ def test_eq_mutates_correct_build_answers_as_dict(variants, scenario):
     assert nine.panic_message(fate) is None
 
 
+@CHILDREN_ONLY
 @pytest.mark.parametrize("scenario, panic", [
     ("clear", "index out of bounds: the len is 3 but the index is 3722304989"),
     ("grow", "index out of bounds: the len is 3 but the index is 3722304989"),
@@ -365,6 +381,7 @@ def test_eq_mutates_compare_in_place_build_aborts(variants, scenario, panic):
         assert "Library: freed a table of 8 buckets and 3 entries" in after_eq, explain(fate)
 
 
+@CHILDREN_ONLY
 def test_eq_mutates_del_t_harms_neither_build(variants):
     """`del t` in __eq__ frees nothing during the lookup: the call holds a
     reference to the table. Even the compare-in-place build answers as dict,
@@ -381,6 +398,7 @@ def test_eq_mutates_del_t_harms_neither_build(variants):
         assert on_table.index("runs __eq__") < dealloc < on_table.index("got 'c'"), explain(fate)
 
 
+@CHILDREN_ONLY
 def test_eq_mutates_default_allocator_runs(variants):
     """The lesson's last table: with the default allocator the correct build
     answers as dict in every run, and the compare-in-place build never does
@@ -426,6 +444,7 @@ def test_eq_mutates_every_keyed_operation_answers_as_dict(ht, trace_level, opera
 
 # --- lesson 10: thin-ice ------------------------------------------------------
 
+@CHILDREN_ONLY
 def test_thin_ice_uses_the_freed_hash_function_and_fixed_build_names_it(variants):
     ten = lesson(10)
     buggy = ten.run("thin-ice")
@@ -447,6 +466,7 @@ def test_thin_ice_uses_the_freed_hash_function_and_fixed_build_names_it(variants
 
 # --- lesson 11: leak-on-error -------------------------------------------------
 
+@CHILDREN_ONLY
 @pytest.mark.parametrize("sets", [1, 100])
 def test_leak_on_error_leaks_the_result_of_each_failed_call(variants, sets):
     eleven = lesson(11)
@@ -466,6 +486,7 @@ def test_leak_on_error_leaks_the_result_of_each_failed_call(variants, sets):
 REFS_PER_CALL_LEVEL = 2 if sys.version_info < (3, 11) else 1 if sys.version_info < (3, 14) else 0
 
 
+@CHILDREN_ONLY
 def test_refcount_lesson_shows_what_it_claims():
     """Run the lesson and check the numbers it prints: a second name adds one
     reference, held by one referrer (the module's namespace dict); each call
@@ -501,6 +522,7 @@ def test_refcount_lesson_shows_what_it_claims():
 
 # --- the ownership pictures (tools/draw_ownership.py) -------------------------
 
+@CHILDREN_ONLY
 def test_the_ownership_pictures_are_drawn_from_these_counts(variants, tmp_path):
     env = dict(os.environ, HASHTABLE_DOCS_IMG=str(tmp_path), MPLBACKEND="Agg")
     done = subprocess.run([sys.executable, os.path.join(_lesson.REPO, "tools",
@@ -523,6 +545,7 @@ def test_the_ownership_pictures_are_drawn_from_these_counts(variants, tmp_path):
 
 # --- the build interface: HASHTABLE_BUGS -------------------------------------
 
+@CHILDREN_ONLY
 def test_an_unknown_bug_name_fails_the_build_naming_the_known_ones():
     env = dict(os.environ, HASHTABLE_BUGS="forget-incref,no-such-bug")
     done = subprocess.run([sys.executable, "setup.py", "--name"], cwd=_lesson.REPO, env=env,
@@ -558,6 +581,7 @@ def test_every_bug_is_marked_where_it_lives():
     assert sorted(marked) == sorted(VARIANTS), marked
 
 
+@CHILDREN_ONLY
 def test_a_bug_build_names_its_bugs_and_leaves_the_normal_build_alone(variants):
     """HASHTABLE_BUGS with several names and no -b: setup.py builds into
     build/variants/<names> (never over the normal build in build/lib.*), and
@@ -593,6 +617,7 @@ def test_the_examples_are_all_here():
     assert [s[:2] for s in numbered] == ["%02d" % i for i in range(16)], SCRIPTS
 
 
+@CHILDREN_ONLY
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs_to_completion(variants, script):
     """Quick mode (HASHTABLE_QUICK=1) keeps the long ones short."""
