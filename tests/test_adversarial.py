@@ -117,7 +117,7 @@ def test_init_inside_the_hash_function_never_files_under_a_stale_hash(child, op)
     filed (or looked up) under the old function's hash: either the table
     hashes again with its current function, or the call raises RuntimeError."""
     run(child, """
-        op, lookup = %r, %r
+        lookup = %r
         def second(k):
             return 2
         def first(k):
@@ -140,7 +140,7 @@ def test_init_inside_the_hash_function_never_files_under_a_stale_hash(child, op)
         h["key"] = "again"
         assert list(h).count("key") == 1
         consistent(h)
-    """ % (op, op in LOOKUP_OPS, STALE_HASH_OPS[op]))
+    """ % (op in LOOKUP_OPS, STALE_HASH_OPS[op]))
 
 
 @pytest.mark.parametrize("op", list(STALE_HASH_OPS))
